@@ -1,0 +1,1 @@
+"""Artifact repositories: where the files of runs and models live."""

@@ -1,0 +1,92 @@
+"""Configuration: one :class:`Settings` object read from ``MLTRAIL_*`` environment variables.
+
+Only this module reads ``os.environ``. Entry points build a ``Settings`` once (``Settings()``
+reads the environment and an optional ``.env`` file) and pass it down; library code never reads
+the environment behind the caller's back. Each variable is listed below with its meaning and default.
+
+.. envvar:: MLTRAIL_TRACKING_URI
+
+   Where runs are stored: ``sqlite:///path.db`` (default ``sqlite:///mltrail.db``),
+   ``postgresql://...``, ``mysql+pymysql://...`` or ``http(s)://server``.
+
+.. envvar:: MLTRAIL_ARTIFACT_ROOT
+
+   Default artifact root for new experiments of a local store (default ``./mltrail-artifacts``).
+
+.. envvar:: MLTRAIL_ASYNC_LOGGING
+
+   ``true`` (default) batches metric points in a background thread; ``false`` writes each call
+   synchronously.
+
+.. envvar:: MLTRAIL_FLUSH_INTERVAL
+
+   Seconds between background flushes of batched metrics (default ``0.5``).
+
+.. envvar:: MLTRAIL_TRUNCATE_LONG_VALUES
+
+   ``true`` (default) truncates over-long param and tag values as MLflow does; ``false`` rejects them.
+
+.. envvar:: MLTRAIL_HTTP_TIMEOUT
+
+   Seconds before an HTTP request to a tracking server times out (default ``60``).
+
+.. envvar:: MLTRAIL_HTTP_MAX_RETRIES
+
+   Retries of transient HTTP failures, with exponential backoff (default ``5``).
+
+.. envvar:: MLTRAIL_TRACKING_TOKEN / MLTRAIL_TRACKING_USERNAME / MLTRAIL_TRACKING_PASSWORD
+
+   Credentials sent to a tracking server (bearer token, or basic auth).
+
+.. envvar:: MLTRAIL_USER
+
+   The user name recorded on new runs (default: the login name of the process).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_ARTIFACT_ROOT", "DEFAULT_TRACKING_URI", "Settings", "current_user"]
+
+DEFAULT_TRACKING_URI = "sqlite:///mltrail.db"
+DEFAULT_ARTIFACT_ROOT = "./mltrail-artifacts"
+
+
+class Settings(BaseSettings):
+    """Every tunable of mltrail, read from ``MLTRAIL_*`` variables (and ``.env``) when built.
+
+    Values given as keyword arguments win over the environment, so tests and entry points can
+    build an explicit configuration: ``Settings(tracking_uri="sqlite:///:memory:")``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="MLTRAIL_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    tracking_uri: str = Field(default=DEFAULT_TRACKING_URI, description="Store URI.")
+    artifact_root: str = Field(default=DEFAULT_ARTIFACT_ROOT, description="Default artifact root.")
+    async_logging: bool = Field(default=True, description="Batch metric points in the background.")
+    flush_interval: float = Field(default=0.5, gt=0, description="Seconds between background flushes.")
+    truncate_long_values: bool = Field(default=True, description="Truncate over-long params/tags.")
+    http_timeout: float = Field(default=60.0, gt=0, description="HTTP request timeout in seconds.")
+    http_max_retries: int = Field(default=5, ge=0, description="Retries of transient HTTP failures.")
+    http_backoff_factor: float = Field(default=0.5, ge=0, description="Backoff base in seconds.")
+    tracking_token: str | None = Field(default=None, description="Bearer token for the server.")
+    tracking_username: str | None = Field(default=None, description="Basic-auth user name.")
+    tracking_password: str | None = Field(default=None, description="Basic-auth password.")
+    user: str | None = Field(default=None, description="User recorded on new runs.")
+
+
+def current_user(settings: Settings) -> str:
+    """The user name to record on new runs: ``MLTRAIL_USER`` or the process's login name."""
+    if settings.user:
+        return settings.user
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return os.environ.get("USER", "unknown")

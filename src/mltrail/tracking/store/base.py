@@ -1,0 +1,258 @@
+"""The tracking store contract: everything a backend must do to hold experiments and runs.
+
+Implementations: ``SqlTrackingStore`` (SQLite, PostgreSQL, MySQL/MariaDB) and
+``RestTrackingStore`` (an mltrail or MLflow server). One contract suite
+(``tests/contract/test_tracking_store.py``) runs against every implementation, so the rules
+written in these docstrings are the rules every backend keeps.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from mltrail.tracking.entities import (
+    DatasetInput,
+    DatasetSummary,
+    Experiment,
+    Metric,
+    ModelInput,
+    ModelOutput,
+    Page,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+
+__all__ = ["SEARCH_MAX_RESULTS_DEFAULT", "SEARCH_MAX_RESULTS_LIMIT", "TrackingStore"]
+
+SEARCH_MAX_RESULTS_DEFAULT = 1000
+SEARCH_MAX_RESULTS_LIMIT = 50000
+
+
+class TrackingStore(ABC):
+    """Abstract store of experiments, runs, params, metrics, tags and dataset inputs.
+
+    Every method raises a subclass of :class:`mltrail.errors.MltrailError` on failure:
+    ``NotFoundError`` for unknown ids, ``InvalidArgumentError`` for broken rules (limits,
+    formats, writes to deleted runs), ``AlreadyExistsError`` for duplicate names,
+    ``InvalidStateError`` for actions the resource's state forbids, ``BackendError`` when the
+    backend itself fails.
+    """
+
+    # -- experiments -------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Sequence[tuple[str, str]] | None = None,
+    ) -> str:
+        """Create an experiment.
+
+        Args:
+            name: Unique name (unique across active and deleted experiments), 1..500 chars.
+            artifact_location: Root for its runs' artifacts; default ``<store root>/<id>``.
+            tags: Initial experiment tags.
+
+        Returns:
+            The new experiment's id (a string holding an integer).
+
+        Raises:
+            AlreadyExistsError: the name is taken.
+            InvalidArgumentError: the name or location breaks a rule.
+        """
+
+    @abstractmethod
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """Return an experiment (deleted ones too). Raises ``NotFoundError`` if unknown."""
+
+    @abstractmethod
+    def get_experiment_by_name(self, name: str) -> Experiment:
+        """Return the experiment with that exact name (deleted ones too), or raise ``NotFoundError``."""
+
+    @abstractmethod
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> Page[Experiment]:
+        """Search experiments with the filter grammar of spec REST-TRACKING §1.3.
+
+        Default order: ``creation_time DESC, experiment_id ASC``. ``max_results`` must be in
+        1..50000. Garbage page tokens raise ``InvalidArgumentError``.
+        """
+
+    @abstractmethod
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft-delete an active experiment and all its runs. Unknown or deleted: ``NotFoundError``."""
+
+    @abstractmethod
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Restore a deleted experiment and its runs. Unknown or active: ``NotFoundError``."""
+
+    @abstractmethod
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Rename an active experiment.
+
+        Raises:
+            InvalidStateError: the experiment is deleted.
+            AlreadyExistsError: the new name is taken.
+        """
+
+    @abstractmethod
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        """Upsert an experiment tag; the experiment must be active (``InvalidArgumentError``)."""
+
+    @abstractmethod
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Delete an experiment tag; a missing key raises ``NotFoundError``."""
+
+    # -- runs --------------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str = "",
+        start_time: int | None = None,
+        tags: Sequence[RunTag] = (),
+        run_name: str | None = None,
+    ) -> Run:
+        """Create a RUNNING run in an active experiment.
+
+        The run name is ``run_name`` or the ``mlflow.runName`` tag (both given and different:
+        ``InvalidArgumentError``), else a generated ``adjective-noun-NNN`` name; the
+        ``mlflow.runName`` tag is always set to it. Unknown experiment: ``NotFoundError``;
+        deleted experiment: ``InvalidArgumentError``.
+        """
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """Return a run (deleted ones too) with its latest metrics, params, tags, inputs, outputs."""
+
+    @abstractmethod
+    def update_run_info(
+        self,
+        run_id: str,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        """Change the given fields of an active run (``run_name`` also sets ``mlflow.runName``)."""
+
+    @abstractmethod
+    def delete_run(self, run_id: str) -> None:
+        """Soft-delete a run (idempotent). Unknown run: ``NotFoundError``."""
+
+    @abstractmethod
+    def restore_run(self, run_id: str) -> None:
+        """Restore a soft-deleted run (idempotent). Unknown run: ``NotFoundError``."""
+
+    @abstractmethod
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """Atomically log metrics, params and tags to an active run.
+
+        Limits: ≤1000 metrics, ≤100 params, ≤100 tags, ≤1000 entities in all; keys per spec
+        §0.7; duplicate param keys in one batch are rejected; a param already logged with a
+        different value is rejected. On any rejection nothing of the batch is stored.
+        Over-long param (6000) and tag (8000) values are truncated (or rejected when the store
+        is configured not to truncate). Exact duplicate metric points are stored once.
+        """
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        """Log one metric point (same rules as :meth:`log_batch`)."""
+        self.log_batch(run_id, metrics=[metric])
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        """Log one param (same rules as :meth:`log_batch`)."""
+        self.log_batch(run_id, params=[param])
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        """Upsert one run tag; ``mlflow.runName`` also renames the run."""
+        self.log_batch(run_id, tags=[tag])
+
+    @abstractmethod
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Delete a run tag of an active run; a missing key raises ``NotFoundError``."""
+
+    @abstractmethod
+    def get_metric_history(
+        self,
+        run_id: str,
+        key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[Metric]:
+        """Every point of a metric, ordered by (timestamp, step, value); all in one page if
+        ``max_results`` is None. Unknown run: ``NotFoundError``; unknown key: an empty page."""
+
+    @abstractmethod
+    def get_metric_history_bulk_interval(
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        start_step: int | None = None,
+        end_step: int | None = None,
+        max_results: int = 2500,
+    ) -> list[Metric]:
+        """Per run, up to ``max_results`` points sampled evenly over the steps in range, keeping
+        the first and last; each point carries its ``run_id``. At most 100 runs."""
+
+    @abstractmethod
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] = (),
+        models: Sequence[ModelInput] = (),
+    ) -> None:
+        """Record datasets (deduplicated per experiment by name and digest) and model inputs."""
+
+    @abstractmethod
+    def log_outputs(self, run_id: str, models: Sequence[ModelOutput]) -> None:
+        """Record logged models produced by the run."""
+
+    @abstractmethod
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> Page[Run]:
+        """Search runs with the filter grammar and ``order_by`` of spec REST-TRACKING §2.3.
+
+        Paging visits every matching run exactly once. No experiment ids: an empty page.
+        """
+
+    @abstractmethod
+    def search_datasets(self, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
+        """The distinct (name, digest, context) datasets used by runs of the experiments."""
+
+    # -- garbage collection ------------------------------------------------------------------
+
+    @abstractmethod
+    def list_deleted_runs(self, older_than_ms: int | None = None) -> list[str]:
+        """Ids of soft-deleted runs, optionally only those deleted more than ``older_than_ms`` ago."""
+
+    @abstractmethod
+    def purge_run(self, run_id: str) -> None:
+        """Permanently remove a soft-deleted run and everything logged to it (not artifacts)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing to release
+        """Release connections and background resources."""
