@@ -41,6 +41,13 @@ the environment behind the caller's back. Each variable is listed below with its
 .. envvar:: MLTRAIL_USER
 
    The user name recorded on new runs (default: the login name of the process).
+
+.. envvar:: MLTRAIL_S3_ENDPOINT_URL
+
+   Endpoint of an S3-compatible object store for ``s3://`` artifact URIs (e.g. MinIO or
+   SeaweedFS). When unset, ``AWS_ENDPOINT_URL`` and then ``MLFLOW_S3_ENDPOINT_URL`` are used;
+   with none of them set, boto3 talks to AWS. Credentials come from boto3's usual chain
+   (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, profiles, instance roles).
 """
 
 from __future__ import annotations
@@ -64,9 +71,7 @@ class Settings(BaseSettings):
     build an explicit configuration: ``Settings(tracking_uri="sqlite:///:memory:")``.
     """
 
-    model_config = SettingsConfigDict(
-        env_prefix="MLTRAIL_", env_file=".env", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="MLTRAIL_", env_file=".env", extra="ignore", frozen=True)
 
     tracking_uri: str = Field(default=DEFAULT_TRACKING_URI, description="Store URI.")
     artifact_root: str = Field(default=DEFAULT_ARTIFACT_ROOT, description="Default artifact root.")
@@ -80,6 +85,18 @@ class Settings(BaseSettings):
     tracking_username: str | None = Field(default=None, description="Basic-auth user name.")
     tracking_password: str | None = Field(default=None, description="Basic-auth password.")
     user: str | None = Field(default=None, description="User recorded on new runs.")
+    s3_endpoint_url: str | None = Field(
+        default_factory=lambda: _env_first("AWS_ENDPOINT_URL", "MLFLOW_S3_ENDPOINT_URL"),
+        description="Endpoint URL of an S3-compatible store (None: AWS).",
+    )
+
+
+def _env_first(*names: str) -> str | None:
+    """The first non-empty value among environment variables outside the ``MLTRAIL_`` prefix."""
+    for name in names:
+        if value := os.environ.get(name):
+            return value
+    return None
 
 
 def current_user(settings: Settings) -> str:

@@ -232,9 +232,7 @@ _CODE_TO_STATUS: dict[str, int] = {
 }
 
 
-def error_from_code(
-    error_code: str, message: str, details: Mapping[str, Any] | None = None
-) -> MltrailError:
+def error_from_code(error_code: str, message: str, details: Mapping[str, Any] | None = None) -> MltrailError:
     """Build the mltrail error for a wire ``error_code`` (unknown codes become InternalError).
 
     Args:

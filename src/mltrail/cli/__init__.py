@@ -1,0 +1,1 @@
+"""The `mltrail` command line; `mltrail.cli.main:main` is the console script."""

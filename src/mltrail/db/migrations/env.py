@@ -1,0 +1,21 @@
+"""Alembic environment of mltrail's tracking schema.
+
+Runs online only, on the connection handed over by :mod:`mltrail.db.migrate` through
+``config.attributes["connection"]``; the migrations never open connections of their own.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+
+from mltrail.db.schema import metadata
+
+_connection = context.config.attributes["connection"]
+context.configure(
+    connection=_connection,
+    target_metadata=metadata,
+    render_as_batch=_connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,123 @@
+"""Request-scoped dependencies of the routers: the server context, parsed requests, responses.
+
+The :class:`ServerContext` is built once by ``create_app`` and lives on ``app.state``; routers
+reach the store and the artifact destination through it rather than through globals.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mltrail._plugins import resolve_artifact_repository
+from mltrail.artifacts.base import ArtifactRepository
+from mltrail.artifacts.paths import canonical_relpath, uri_scheme
+from mltrail.config import Settings
+from mltrail.errors import BackendError
+from mltrail.server.parsing import Message, parse_request
+from mltrail.server.permissions import PermissionRegistry
+from mltrail.server.settings import ServerSettings
+from mltrail.tracking.store.base import TrackingStore
+from mltrail.tracking.wire import dumps
+
+__all__ = [
+    "EMPTY",
+    "ContextDep",
+    "ServerContext",
+    "StoreDep",
+    "get_context",
+    "get_store",
+    "json_response",
+    "request_fields",
+]
+
+_PROXY_MARKER = "/api/2.0/mlflow-artifacts/artifacts"
+
+
+@dataclass
+class ServerContext:
+    """Everything the routers share: settings, the tracking store, the artifact destination.
+
+    Args:
+        settings: The server's options.
+        tracking_settings: The library settings stores and repositories are built with.
+        store: The tracking store.
+    """
+
+    settings: ServerSettings
+    tracking_settings: Settings
+    store: TrackingStore
+    permissions: PermissionRegistry = field(default_factory=lambda: PermissionRegistry({}))
+    _destination: ArtifactRepository | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def destination(self) -> ArtifactRepository:
+        """The repository behind the artifact proxy (built on first use)."""
+        with self._lock:
+            if self._destination is None:
+                self._destination = resolve_artifact_repository(
+                    self.settings.artifacts_destination, settings=self.tracking_settings
+                )
+            return self._destination
+
+    def proxied_path(self, artifact_uri: str) -> str | None:
+        """The destination-relative path of a proxied root, or None for a direct root.
+
+        ``mlflow-artifacts:/p``, ``mlflow-artifacts://host/p`` and
+        ``http(s)://.../api/2.0/mlflow-artifacts/artifacts/p`` all map to ``p``.
+        """
+        scheme = uri_scheme(artifact_uri)
+        parts = urlsplit(artifact_uri)
+        if scheme == "mlflow-artifacts":
+            return canonical_relpath(parts.path.lstrip("/"))
+        if scheme in ("http", "https") and _PROXY_MARKER in parts.path:
+            tail = parts.path.split(_PROXY_MARKER, 1)[1]
+            return canonical_relpath(tail.lstrip("/"))
+        return None
+
+    def close(self) -> None:
+        """Release the store's resources."""
+        self.store.close()
+
+
+async def get_context(request: Request) -> ServerContext:
+    """The app's :class:`ServerContext`."""
+    context = getattr(request.app.state, "context", None)
+    if not isinstance(context, ServerContext):
+        raise BackendError("The server is not initialised.")
+    return context
+
+
+async def get_store(request: Request) -> TrackingStore:
+    """The app's tracking store."""
+    return (await get_context(request)).store
+
+
+ContextDep = Annotated[ServerContext, Depends(get_context)]
+StoreDep = Annotated[TrackingStore, Depends(get_store)]
+
+
+def request_fields(message: Message) -> Callable[[Request], Awaitable[dict[str, Any]]]:
+    """A dependency that parses the request as ``message`` (see :mod:`mltrail.server.parsing`)."""
+
+    async def dependency(request: Request) -> dict[str, Any]:
+        return await parse_request(request, message)
+
+    dependency.__name__ = f"parse_{message.name}"
+    return dependency
+
+
+EMPTY: Mapping[str, Any] = {}
+
+
+def json_response(body: Mapping[str, Any] = EMPTY, status_code: int = 200) -> Response:
+    """A JSON response encoded with the fast encoder."""
+    return Response(dumps(body), status_code=status_code, media_type="application/json")

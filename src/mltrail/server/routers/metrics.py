@@ -1,0 +1,147 @@
+"""Metric history RPCs (spec REST-TRACKING §2.4): full, sampled per interval, and the UI's bulk read."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from mltrail.errors import InvalidArgumentError
+from mltrail.server.deps import StoreDep, json_response, request_fields
+from mltrail.server.parsing import Message
+from mltrail.server.permissions import Access, PermissionDeclaration, ResourceKind
+from mltrail.server.routers._messages import int32, int64, repeated_string, string
+from mltrail.server.routers.runs import run_id_of
+from mltrail.server.routing import AJAX_TRACKING_PREFIX, rpc
+from mltrail.tracking.entities import Metric
+from mltrail.tracking.wire import metric_to_dict
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+MAX_BULK_RUN_IDS = 100
+MAX_INTERVAL_RESULTS = 2500
+MAX_BULK_RESULTS = 25000
+
+GET_HISTORY = Message(
+    "GetMetricHistory",
+    (
+        string("run_id"),
+        string("run_uuid"),
+        string("metric_key", required=True),
+        string("page_token"),
+        int32("max_results"),
+    ),
+)
+BULK_INTERVAL = Message(
+    "GetMetricHistoryBulkInterval",
+    (
+        repeated_string("run_ids", required=True),
+        string("metric_key", required=True),
+        int64("start_step"),
+        int64("end_step"),
+        int32("max_results"),
+    ),
+)
+BULK = Message(
+    "GetMetricHistoryBulk",
+    (repeated_string("run_id", required=True), string("metric_key", required=True), int32("max_results")),
+)
+
+Fields = dict[str, Any]
+
+
+def _check_run_ids(run_ids: list[str]) -> None:
+    if len(run_ids) > MAX_BULK_RUN_IDS:
+        raise InvalidArgumentError(
+            f"GetMetricHistoryBulk requests must specify at most {MAX_BULK_RUN_IDS} run_ids. "
+            f"Received {len(run_ids)} run_ids."
+        )
+
+
+def _metrics_body(points: list[Metric], *, with_run_id: bool, token: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if points:
+        body["metrics"] = [metric_to_dict(m, with_run_id=with_run_id) for m in points]
+    if token:
+        body["next_page_token"] = token
+    return body
+
+
+@rpc(
+    router,
+    "metrics/get-history",
+    methods=["GET"],
+    permission=PermissionDeclaration(ResourceKind.RUN, Access.READ, "run_id"),
+)
+def get_metric_history(
+    req: Annotated[Fields, Depends(request_fields(GET_HISTORY))], store: StoreDep
+) -> Response:
+    """GetMetricHistory → ``{"metrics", "next_page_token"}``, ordered by (timestamp, step, value)."""
+    max_results = req.get("max_results")
+    if max_results is not None and max_results <= 0:
+        raise InvalidArgumentError(
+            f"Invalid value {max_results} for parameter 'max_results' supplied: must be positive."
+        )
+    page = store.get_metric_history(
+        run_id_of(req), req["metric_key"], max_results=max_results, page_token=req.get("page_token") or None
+    )
+    return json_response(_metrics_body(page.items, with_run_id=False, token=page.next_page_token))
+
+
+@rpc(
+    router,
+    "metrics/get-history-bulk-interval",
+    methods=["GET"],
+    permission=PermissionDeclaration(ResourceKind.RUN, Access.READ, "run_ids"),
+)
+def get_metric_history_bulk_interval(
+    req: Annotated[Fields, Depends(request_fields(BULK_INTERVAL))], store: StoreDep
+) -> Response:
+    """GetMetricHistoryBulkInterval → ``{"metrics"}`` sampled per run, each with its ``run_id``."""
+    run_ids = req["run_ids"]
+    _check_run_ids(run_ids)
+    start, end = req.get("start_step"), req.get("end_step")
+    if (start is None) != (end is None):
+        raise InvalidArgumentError("If either start step or end step are specified, both must be specified.")
+    if start is not None and end is not None and start > end:
+        raise InvalidArgumentError("End step must be greater than start step.")
+    max_results = req.get("max_results", MAX_INTERVAL_RESULTS)
+    if not 1 <= max_results <= MAX_INTERVAL_RESULTS:
+        raise InvalidArgumentError(
+            f"max_results must be between 1 and {MAX_INTERVAL_RESULTS}, got {max_results}."
+        )
+    points = store.get_metric_history_bulk_interval(
+        run_ids, req["metric_key"], start_step=start, end_step=end, max_results=max_results
+    )
+    return json_response(_metrics_body(points, with_run_id=True))
+
+
+@rpc(
+    router,
+    "metrics/get-history-bulk",
+    methods=["GET"],
+    permission=PermissionDeclaration(ResourceKind.RUN, Access.READ, "run_id"),
+    prefixes=AJAX_TRACKING_PREFIX,
+)
+def get_metric_history_bulk(
+    req: Annotated[Fields, Depends(request_fields(BULK))], store: StoreDep
+) -> Response:
+    """The UI's bulk history: ``{"metrics"}`` of several runs, by run id then (timestamp, step, value)."""
+    run_ids = sorted(set(req["run_id"]))
+    _check_run_ids(run_ids)
+    max_results = req.get("max_results", MAX_BULK_RESULTS)
+    if not 1 <= max_results <= MAX_BULK_RESULTS:
+        raise InvalidArgumentError(
+            f"max_results must be between 1 and {MAX_BULK_RESULTS}, got {max_results}."
+        )
+    points: list[Metric] = []
+    for run_id in run_ids:
+        if len(points) >= max_results:
+            break
+        history = store.get_metric_history(run_id, req["metric_key"])
+        points.extend(dataclasses.replace(m, run_id=run_id) for m in history.items)
+    return json_response(_metrics_body(points[:max_results], with_run_id=True))

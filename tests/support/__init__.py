@@ -1,0 +1,1 @@
+"""Shared test helpers: service fixtures, fresh databases, store and repository registries."""
