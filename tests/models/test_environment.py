@@ -7,7 +7,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-import cloudpickle
+import cloudpickle  # type: ignore[import-untyped]
 import numpy as np
 import skops.io
 import yaml
@@ -24,7 +24,9 @@ from mltrail.models.environment import (
 
 
 def test_infer_requirements_pins_packages_and_module_owners() -> None:
-    lines = infer_requirements(["scikit-learn"], ["numpy.core.multiarray", "json", "_private", "mltrail.models"])
+    lines = infer_requirements(
+        ["scikit-learn"], ["numpy.core.multiarray", "json", "_private", "mltrail.models"]
+    )
     assert lines == [f"numpy=={np.__version__}", f"scikit-learn=={metadata.version('scikit-learn')}"]
 
 
@@ -51,7 +53,9 @@ def test_modules_in_skops(tmp_path: Path) -> None:
 
 
 def test_write_environment(tmp_path: Path) -> None:
-    lines = write_environment(tmp_path, ["numpy==1.0", "mltrail==9.9", "numpy==1.0"], extra_requirements=["rich"])
+    lines = write_environment(
+        tmp_path, ["numpy==1.0", "mltrail==9.9", "numpy==1.0"], extra_requirements=["rich"]
+    )
     assert lines == [f"mltrail=={__version__}", "numpy==1.0", "rich"]
     assert (tmp_path / "requirements.txt").read_text() == f"mltrail=={__version__}\nnumpy==1.0\nrich\n"
     assert read_requirements(tmp_path) == lines
@@ -67,7 +71,10 @@ def test_write_environment(tmp_path: Path) -> None:
     }
     conda = yaml.safe_load((tmp_path / "conda.yaml").read_text())
     assert conda["channels"] == ["conda-forge"]
-    assert conda["dependencies"][:2] == [f"python={platform.python_version()}", f"pip<={metadata.version('pip')}"]
+    assert conda["dependencies"][:2] == [
+        f"python={platform.python_version()}",
+        f"pip<={metadata.version('pip')}",
+    ]
     assert conda["dependencies"][2] == {"pip": lines}
 
 

@@ -13,7 +13,13 @@ import pytest
 
 import mltrail.models.flavor as flavor_module
 from mltrail.errors import InvalidArgumentError, NotFoundError
-from mltrail.models.flavor import Flavor, PyFuncImplementation, flavor_for_loader_module, get_flavor, known_flavors
+from mltrail.models.flavor import (
+    Flavor,
+    PyFuncImplementation,
+    flavor_for_loader_module,
+    get_flavor,
+    known_flavors,
+)
 from mltrail.models.flavors.python_function import PythonFunctionFlavor
 from mltrail.models.flavors.sklearn import SklearnFlavor
 from mltrail.models.model import Model
@@ -90,7 +96,7 @@ def test_loader_modules_map_to_mltrail_flavors(loader_module: str, expected: typ
 
 
 def test_unknown_loader_module() -> None:
-    with pytest.raises(InvalidArgumentError, match="loader_module 'mlflow.xgboost'"):
+    with pytest.raises(InvalidArgumentError, match=r"loader_module 'mlflow.xgboost'"):
         flavor_for_loader_module("mlflow.xgboost")
 
 

@@ -8,6 +8,7 @@ interpreter where mltrail cannot be imported; (c) mltrail saves python_function 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,13 @@ from sklearn.linear_model import LogisticRegression
 
 import mltrail.pyfunc
 import mltrail.sklearn
-from tests.models.conftest import run_python
+
+from ._helpers import run_python
 
 Iris = tuple[pd.DataFrame, pd.Series]
 
-pytest.importorskip("mlflow", reason="the interop tests need the real mlflow package (a dev dependency)")
+if importlib.util.find_spec("mlflow") is None:
+    pytest.skip("the interop tests need the real mlflow package (a dev dependency)", allow_module_level=True)
 
 SAVE_WITH_MLFLOW = """
 import json
@@ -92,7 +95,10 @@ def test_a_mltrail_loads_mlflow_sklearn_models(mlflow_saved: tuple[Path, list[in
         pyfunc_model.predict(features.iloc[:, :2])
     with pytest.raises(mltrail.InvalidArgumentError, match="would execute pickled code"):
         mltrail.sklearn.load_model(directory / "sk_cloudpickle")
-    assert mltrail.sklearn.load_model(directory / "sk_cloudpickle", allow_pickle=True).predict(features).tolist() == expected
+    assert (
+        mltrail.sklearn.load_model(directory / "sk_cloudpickle", allow_pickle=True).predict(features).tolist()
+        == expected
+    )
 
 
 def test_a_mltrail_loads_mlflow_models_from_code_without_mlflow(mlflow_saved: tuple[Path, list[int]]) -> None:
@@ -121,11 +127,16 @@ def test_a_mltrail_loads_mlflow_pickled_python_models(mlflow_saved: tuple[Path, 
             error = None
         except mltrail.InvalidArgumentError as exc:
             error = exc.message
-        print(json.dumps({{"out": out.tolist(), "example": model.input_example.to_dict("list"), "error": error}}))
+        example = model.input_example.to_dict("list")
+        print(json.dumps({{"out": out.tolist(), "example": example, "error": error}}))
         """,
         directory,
     )
-    assert result == {"out": [16, 17], "example": {"a": [1, 2]}, "error": "Model is missing inputs ['a']. Note that there were extra inputs: ['b']."}
+    assert result == {
+        "out": [16, 17],
+        "example": {"a": [1, 2]},
+        "error": "Model is missing inputs ['a']. Note that there were extra inputs: ['b'].",
+    }
 
 
 LOAD_SKLEARN_WITHOUT_MLTRAIL = """

@@ -67,7 +67,7 @@ def test_new_model_writes_sorted_keys_and_versions(tmp_path: Path) -> None:
 def test_flavor_conf_errors_name_the_flavors() -> None:
     model = Model().add_flavor("sklearn", pickled_model="model.skops")
     assert model.flavor_conf("sklearn") == {"pickled_model": "model.skops"}
-    with pytest.raises(NotFoundError, match="has no 'pytorch' flavor .*sklearn"):
+    with pytest.raises(NotFoundError, match=r"has no 'pytorch' flavor .*sklearn"):
         model.flavor_conf("pytorch")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,9 @@ class Scaler(mltrail.pyfunc.PythonModel):
         self.factor = float(Path(context.artifacts["factor"]).read_text())
         self.offset = context.model_config.get("offset", 0)
 
-    def predict(self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+    def predict(
+        self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None
+    ) -> Any:
         scale = (params or {}).get("scale", 1.0)
         return model_input["x"] * self.factor * scale + self.offset
 
@@ -90,7 +93,7 @@ def test_pickled_model_with_artifacts_and_config(tmp_path: Path, factor_file: Pa
     assert "cloudpickle_version" in conf
     factor_file.unlink()  # the model holds its own copy
 
-    with pytest.raises(InvalidArgumentError, match="would execute pickled code.*allow_pickle=True"):
+    with pytest.raises(InvalidArgumentError, match=r"would execute pickled code.*allow_pickle=True"):
         mltrail.pyfunc.load_model(path)
     model = mltrail.pyfunc.load_model(path, allow_pickle=True)
     assert model.predict(pd.DataFrame({"x": [1.0, 2.0]})).tolist() == [3.5, 6.0]
@@ -121,7 +124,9 @@ def test_signature_and_example_inferred_by_running_the_model(tmp_path: Path) -> 
     )
     assert meta.signature is not None
     assert meta.signature.to_dict()["inputs"] == '[{"type": "long", "name": "a", "required": true}]'
-    assert meta.signature.to_dict()["params"] == '[{"name": "k", "default": 1, "shape": null, "type": "long"}]'
+    assert (
+        meta.signature.to_dict()["params"] == '[{"name": "k", "default": 1, "shape": null, "type": "long"}]'
+    )
     assert (tmp_path / "m" / "serving_input_example.json").is_file()
 
 
@@ -229,23 +234,27 @@ mlflow.models.set_model(Doubler())
 def test_mlflow_style_code_files_load_without_mlflow(tmp_path: Path) -> None:
     source = tmp_path / "doubler.py"
     source.write_text(MLFLOW_STYLE_CODE)
-    before = sys.modules.get("mlflow")
+    before = {n: m for n, m in sys.modules.items() if n.split(".")[0] == "mlflow"}
     mltrail.pyfunc.save_model(tmp_path / "m", python_model=source, model_config={"factor": 3})
     model = mltrail.pyfunc.load_model(tmp_path / "m")
     assert model.predict(pd.DataFrame({"a": [1, 2]}))["a"].tolist() == [3, 6]
-    assert sys.modules.get("mlflow") is before
+    assert {n: m for n, m in sys.modules.items() if n.split(".")[0] == "mlflow"} == before
 
 
 def test_code_file_errors(tmp_path: Path) -> None:
     silent = tmp_path / "silent.py"
     silent.write_text("x = 1\n")
-    with pytest.raises(InvalidArgumentError, match="did not call mltrail.models.set_model"):
+    with pytest.raises(InvalidArgumentError, match=r"did not call mltrail.models.set_model"):
         mltrail.pyfunc.save_model(tmp_path / "a", python_model=silent)
     assert not (tmp_path / "a").exists()
     other_mlflow = tmp_path / "tracking.py"
     other_mlflow.write_text("import mlflow.tracking\n")
-    with pytest.raises(InvalidArgumentError, match="imports 'mlflow.tracking'"):
+    with pytest.raises(InvalidArgumentError, match=r"imports 'mlflow.tracking'"):
         mltrail.pyfunc.save_model(tmp_path / "b", python_model=other_mlflow)
+    chat = tmp_path / "chat.py"
+    chat.write_text("import mlflow\nclass C(mlflow.pyfunc.ChatModel):\n    pass\n")
+    with pytest.raises(InvalidArgumentError, match=r"uses mlflow.pyfunc.ChatModel"):
+        mltrail.pyfunc.save_model(tmp_path / "b2", python_model=chat)
     with pytest.raises(InvalidArgumentError, match="does not exist"):
         mltrail.pyfunc.save_model(tmp_path / "c", python_model=str(tmp_path / "missing.py"))
     bad = tmp_path / "bad.py"
@@ -260,7 +269,9 @@ def test_save_argument_errors(tmp_path: Path, factor_file: Path) -> None:
     with pytest.raises(InvalidArgumentError, match="only local paths and file: URIs"):
         mltrail.pyfunc.save_model(tmp_path / "b", python_model=NoContext(), artifacts={"x": "s3://b/k"})
     with pytest.raises(InvalidArgumentError, match="does not exist"):
-        mltrail.pyfunc.save_model(tmp_path / "c", python_model=NoContext(), artifacts={"x": tmp_path / "nope"})
+        mltrail.pyfunc.save_model(
+            tmp_path / "c", python_model=NoContext(), artifacts={"x": tmp_path / "nope"}
+        )
     mltrail.pyfunc.save_model(tmp_path / "d", python_model=NoContext(), artifacts={"x": factor_file.as_uri()})
     assert (tmp_path / "d" / "artifacts" / "factor.txt").read_text() == "2.5"
     with pytest.raises(AlreadyExistsError):
@@ -278,10 +289,59 @@ def test_load_errors(tmp_path: Path, logreg: Any) -> None:
         mltrail.pyfunc.load_model(tmp_path / "m")
 
 
-def test_mlflow_entry_point_follows_mlflows_pickle_switch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mlflow_entry_point_follows_mlflows_pickle_switch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mltrail.pyfunc.save_model(tmp_path / "m", python_model=NoContext())
     assert _load_pyfunc(str(tmp_path / "m")).predict([1]) == [1, None]
     assert _load_pyfunc(str(tmp_path / "m" / "MLmodel")).predict([1, 2]) == [2, None]
     monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
     with pytest.raises(InvalidArgumentError, match="would execute pickled code"):
         _load_pyfunc(str(tmp_path / "m"))
+
+
+def test_stand_in_hides_an_already_imported_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_root, real_tracking = types.ModuleType("mlflow"), types.ModuleType("mlflow.tracking")
+    monkeypatch.setitem(sys.modules, "mlflow", real_root)
+    monkeypatch.setitem(sys.modules, "mlflow.tracking", real_tracking)
+    source = tmp_path / "doubler.py"
+    source.write_text(MLFLOW_STYLE_CODE)
+    mltrail.pyfunc.save_model(tmp_path / "m", python_model=source)
+    assert mltrail.pyfunc.load_model(tmp_path / "m").predict(pd.DataFrame({"a": [2]}))["a"].tolist() == [4]
+    other = tmp_path / "tracking.py"
+    other.write_text("import mlflow.tracking\n")
+    with pytest.raises(InvalidArgumentError, match=r"imports 'mlflow.tracking'"):
+        mltrail.pyfunc.save_model(tmp_path / "t", python_model=other)
+    assert sys.modules["mlflow"] is real_root
+    assert sys.modules["mlflow.tracking"] is real_tracking
+
+
+def test_code_paths_are_packaged_and_importable_at_load(tmp_path: Path) -> None:
+    package = tmp_path / "src" / "shout_helpers_for_test"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("def shout(text):\n    return text.upper() + '!'\n")
+    source = tmp_path / "shouter.py"
+    source.write_text(
+        "import mltrail.models\n"
+        "from shout_helpers_for_test import shout\n"
+        "mltrail.models.set_model(lambda data: [shout(t) for t in data])\n"
+    )
+    sys.path.insert(0, str(package.parent))
+    try:
+        mltrail.pyfunc.save_model(tmp_path / "m", python_model=source, code_paths=[package])
+    finally:
+        sys.path.remove(str(package.parent))
+        sys.modules.pop("shout_helpers_for_test", None)
+    conf = yaml.safe_load((tmp_path / "m" / "MLmodel").read_text())["flavors"]["python_function"]
+    assert conf["code"] == "code"
+    assert (tmp_path / "m" / "code" / "shout_helpers_for_test" / "__init__.py").is_file()
+    code_dir = str((tmp_path / "m" / "code").resolve())
+    try:
+        assert mltrail.pyfunc.load_model(tmp_path / "m").predict(["hi"]) == ["HI!"]
+        assert code_dir in sys.path
+    finally:
+        if code_dir in sys.path:
+            sys.path.remove(code_dir)
+        sys.modules.pop("shout_helpers_for_test", None)
+    with pytest.raises(InvalidArgumentError, match=r"Code path .* does not exist"):
+        mltrail.pyfunc.save_model(tmp_path / "x", python_model=source, code_paths=[tmp_path / "nope"])

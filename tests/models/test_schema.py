@@ -26,7 +26,8 @@ from mltrail.models.schema import (
 MLFLOW_INPUTS = (
     '[{"type": "long", "name": "a", "required": true}, {"type": "double", "name": "b", "required": true}, '
     '{"type": "string", "name": "s", "required": true}, {"type": "boolean", "name": "t", "required": true}, '
-    '{"type": "datetime", "name": "d", "required": true}, {"type": "binary", "name": "bin", "required": true}, '
+    '{"type": "datetime", "name": "d", "required": true}, '
+    '{"type": "binary", "name": "bin", "required": true}, '
     '{"type": "array", "items": {"type": "long"}, "name": "l", "required": true}, {"type": "object", '
     '"properties": {"k": {"type": "long", "required": true}}, "name": "o", "required": true}]'
 )
@@ -34,7 +35,8 @@ MLFLOW_TENSOR = '[{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape"
 MLFLOW_NAMED_TENSOR = '[{"name": "a", "type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}]'
 MLFLOW_PARAMS = (
     '[{"name": "k", "default": 3, "shape": null, "type": "long"}, {"name": "arr", "default": [1, 2], '
-    '"shape": [-1], "type": "long"}, {"name": "dt", "default": "2020-01-01", "shape": null, "type": "datetime"}]'
+    '"shape": [-1], "type": "long"}, '
+    '{"name": "dt", "default": "2020-01-01", "shape": null, "type": "datetime"}]'
 )
 
 
@@ -111,7 +113,9 @@ def test_param_schema_rejects_duplicates_and_unknown_types() -> None:
 
 
 def test_signature_dict_holds_json_strings() -> None:
-    signature = ModelSignature(inputs=Schema.from_json(MLFLOW_TENSOR), params=ParamSchema.from_json(MLFLOW_PARAMS))
+    signature = ModelSignature(
+        inputs=Schema.from_json(MLFLOW_TENSOR), params=ParamSchema.from_json(MLFLOW_PARAMS)
+    )
     as_dict = signature.to_dict()
     assert as_dict == {"inputs": MLFLOW_TENSOR, "outputs": None, "params": MLFLOW_PARAMS}
     assert ModelSignature.from_dict(as_dict) == signature

@@ -13,7 +13,12 @@ import pytest
 
 from mltrail.errors import InvalidArgumentError
 from mltrail.models.schema import Array, ColSpec, DataType, Map, Object, Property, Schema, TensorSpec
-from mltrail.models.signature import infer_params_schema, infer_schema, infer_signature, signature_from_type_hints
+from mltrail.models.signature import (
+    infer_params_schema,
+    infer_schema,
+    infer_signature,
+    signature_from_type_hints,
+)
 
 
 def test_dataframe_columns() -> None:
@@ -48,8 +53,12 @@ def test_dataframe_columns() -> None:
     ]
 
 
-def test_series_is_one_unnamed_column() -> None:
+def test_series_is_one_column_named_like_the_series() -> None:
     assert list(infer_schema(pd.Series([1, 2]))) == [ColSpec(DataType.long)]
+    assert (
+        infer_schema(pd.Series([1, 2], name="p")).to_json()
+        == '[{"type": "long", "name": "p", "required": true}]'
+    )
 
 
 def test_numpy_array_is_a_tensor_with_variable_batch() -> None:
@@ -103,7 +112,10 @@ def test_params_schema_matches_mlflow() -> None:
         '{"name": "arr", "default": [1, 2], "shape": [-1], "type": "long"}, '
         '{"name": "dt", "default": "2020-01-01", "shape": null, "type": "datetime"}]'
     )
-    assert infer_params_schema({"when": dt.datetime(2024, 1, 2, 3, 4)}).to_dict()[0]["default"] == "2024-01-02T03:04:00"
+    assert (
+        infer_params_schema({"when": dt.datetime(2024, 1, 2, 3, 4)}).to_dict()[0]["default"]
+        == "2024-01-02T03:04:00"
+    )
 
 
 def test_params_schema_rejects_nested_values() -> None:

@@ -96,7 +96,9 @@ def test_pyfunc_predict_fn(tmp_path: Path, iris: Iris, logreg: LogisticRegressio
 def test_untrusted_skops_types_are_refused_unless_named(tmp_path: Path, iris: Iris) -> None:
     features, labels = iris
     forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(features, labels)
-    with pytest.raises(InvalidArgumentError, match=r"does not trust by default: \['sklearn.tree._tree.Tree'\]") as err:
+    with pytest.raises(
+        InvalidArgumentError, match=r"does not trust by default: \['sklearn.tree._tree.Tree'\]"
+    ) as err:
         mltrail.sklearn.save_model(forest, tmp_path / "refused")
     assert err.value.details == {"untrusted_types": [TREE]}
     assert not (tmp_path / "refused").exists()
@@ -105,7 +107,7 @@ def test_untrusted_skops_types_are_refused_unless_named(tmp_path: Path, iris: Ir
     flavors = _mlmodel(tmp_path / "m")["flavors"]
     assert isinstance(flavors, dict) and flavors["sklearn"]["skops_trusted_types"] == [TREE]
 
-    with pytest.raises(InvalidArgumentError, match="skops_trusted_types=.*or allow_pickle=True"):
+    with pytest.raises(InvalidArgumentError, match=r"skops_trusted_types=.*or allow_pickle=True"):
         mltrail.sklearn.load_model(tmp_path / "m")
     for loaded in (
         mltrail.sklearn.load_model(tmp_path / "m", skops_trusted_types=[TREE]),
@@ -115,12 +117,14 @@ def test_untrusted_skops_types_are_refused_unless_named(tmp_path: Path, iris: Ir
 
 
 @pytest.mark.parametrize("fmt", ["pickle", "cloudpickle"])
-def test_pickle_formats_need_an_explicit_opt_in(tmp_path: Path, iris: Iris, logreg: LogisticRegression, fmt: str) -> None:
+def test_pickle_formats_need_an_explicit_opt_in(
+    tmp_path: Path, iris: Iris, logreg: LogisticRegression, fmt: str
+) -> None:
     features, _ = iris
     mltrail.sklearn.save_model(logreg, tmp_path / "m", serialization_format=fmt)
     assert (tmp_path / "m" / "model.pkl").is_file()
     for load in (mltrail.sklearn.load_model, mltrail.pyfunc.load_model):
-        with pytest.raises(InvalidArgumentError, match="would execute pickled code.*allow_pickle=True"):
+        with pytest.raises(InvalidArgumentError, match=r"would execute pickled code.*allow_pickle=True"):
             load(tmp_path / "m")
     loaded = mltrail.sklearn.load_model(tmp_path / "m", allow_pickle=True)
     np.testing.assert_array_equal(loaded.predict(features), logreg.predict(features))
@@ -130,7 +134,7 @@ def test_pickle_formats_need_an_explicit_opt_in(tmp_path: Path, iris: Iris, logr
 
 def test_models_skops_cannot_store_suggest_cloudpickle(tmp_path: Path) -> None:
     transformer = FunctionTransformer(lambda x: x + 1).fit([[0.0]])
-    with pytest.raises(InvalidArgumentError, match="<lambda>.*serialization_format='cloudpickle'"):
+    with pytest.raises(InvalidArgumentError, match=r"<lambda>.*serialization_format='cloudpickle'"):
         mltrail.sklearn.save_model(transformer, tmp_path / "m")
     mltrail.sklearn.save_model(transformer, tmp_path / "cp", serialization_format="cloudpickle")
     loaded = mltrail.sklearn.load_model(tmp_path / "cp", allow_pickle=True)
@@ -151,7 +155,11 @@ def test_argument_errors(tmp_path: Path, logreg: LogisticRegression) -> None:
 
 def test_file_uri_and_explicit_requirements(tmp_path: Path, logreg: LogisticRegression) -> None:
     mltrail.sklearn.save_model(
-        logreg, tmp_path / "m", pip_requirements=["scikit-learn"], extra_pip_requirements=["skops"], signature=False
+        logreg,
+        tmp_path / "m",
+        pip_requirements=["scikit-learn"],
+        extra_pip_requirements=["skops"],
+        signature=False,
     )
     assert read_requirements(tmp_path / "m")[1:] == ["scikit-learn", "skops"]
     assert isinstance(mltrail.sklearn.load_model((tmp_path / "m").as_uri()), LogisticRegression)

@@ -3,7 +3,8 @@
 * 32 concurrent clients on one SQLite-backed server lose no point and never see "database is locked".
 * A server SIGKILLed in the middle of a stream of log-batch requests loses none it acknowledged.
 * Two server processes on one PostgreSQL database, written to at once, agree on every run.
-* ``--workers 2`` serves from several processes.
+* ``--workers 2`` serves from several processes sharing one SQLite store.
+* A 256 MiB artifact goes up and down through the proxy without the server holding it in memory.
 """
 
 from __future__ import annotations

@@ -18,6 +18,8 @@ from sqlalchemy.engine import Connection
 
 from mltrail.db.engine import Database, get_database
 from mltrail.db.schema import metadata
+from mltrail.db.schema_logged_models import logged_models as _registers_logged_model_tables  # noqa: F401
+from mltrail.db.schema_registry import registered_models as _registers_registry_tables  # noqa: F401
 
 __all__ = ["check", "current_revision", "downgrade", "head_revision", "upgrade"]
 

@@ -37,7 +37,7 @@ def _pandas() -> Any:
     try:
         import pandas
     except ImportError as exc:  # pragma: no cover - pandas ships with the extras that use models
-        raise MissingDependencyError("pandas", "data") from exc
+        raise MissingDependencyError("pandas", "pyfunc") from exc
     return pandas
 
 
@@ -45,7 +45,7 @@ def _numpy() -> Any:
     try:
         import numpy
     except ImportError as exc:  # pragma: no cover
-        raise MissingDependencyError("numpy", "data") from exc
+        raise MissingDependencyError("numpy", "pyfunc") from exc
     return numpy
 
 

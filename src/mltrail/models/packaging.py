@@ -8,6 +8,7 @@ import logging
 import os
 import platform
 import shutil
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,12 @@ from mltrail.models.model import Model
 from mltrail.models.schema import ModelSignature
 from mltrail.models.signature import infer_params_schema, infer_schema
 
-__all__ = ["finish_model", "new_model_dir", "pyfunc_conf"]
+__all__ = ["CODE_DIR", "add_code_to_path", "copy_code_paths", "finish_model", "new_model_dir", "pyfunc_conf"]
 
 _logger = logging.getLogger(__name__)
+
+CODE_DIR = "code"
+"""Where ``code_paths`` are copied inside a model directory (the flavor's ``code`` key)."""
 
 
 @contextlib.contextmanager
@@ -48,6 +52,40 @@ def new_model_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
                 else:
                     child.unlink(missing_ok=True)
         raise
+
+
+def copy_code_paths(paths: Iterable[str | os.PathLike[str]] | None, directory: Path) -> str | None:
+    """Copy local modules or packages the model imports into ``code/``.
+
+    Returns:
+        ``"code"`` when something was copied (the value of the flavor's ``code`` key), else ``None``.
+
+    Raises:
+        InvalidArgumentError: a path does not exist.
+    """
+    if not paths:
+        return None
+    target = directory / CODE_DIR
+    target.mkdir()
+    for raw in paths:
+        source = Path(raw)
+        if not source.exists():
+            raise InvalidArgumentError(f"Code path {str(source)!r} does not exist")
+        if source.is_dir():
+            shutil.copytree(source, target / source.name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / source.name)
+    return CODE_DIR
+
+
+def add_code_to_path(directory: Path, conf: Mapping[str, Any]) -> None:
+    """Make the model's ``code/`` directory importable (callers have opted in to running its code)."""
+    code = conf.get("code")
+    if not code:
+        return
+    code_dir = str((directory / str(code)).resolve())
+    if code_dir not in sys.path:
+        sys.path.insert(0, code_dir)
 
 
 def pyfunc_conf(loader_module: str, **extra: Any) -> dict[str, Any]:

@@ -149,6 +149,7 @@ def save_model(
     *,
     artifacts: Mapping[str, str | os.PathLike[str]] | None = None,
     model_config: Mapping[str, Any] | None = None,
+    code_paths: Iterable[str | os.PathLike[str]] | None = None,
     signature: ModelSignature | bool | None = None,
     input_example: Any = None,
     pip_requirements: Iterable[str] | None = None,
@@ -165,6 +166,8 @@ def save_model(
         artifacts: Name to local file or directory; copied into the model and exposed as
             ``context.artifacts[name]`` (an absolute path) at load time.
         model_config: Configuration exposed as ``context.model_config``.
+        code_paths: Local modules or packages the model imports; copied into ``code/`` and put
+            on ``sys.path`` when the model loads.
         signature: Explicit signature; ``False`` for none. By default it comes from ``list[...]``
             type hints on ``predict``, else from the input example.
         input_example: Example input, or ``(input, params)``.
@@ -180,6 +183,7 @@ def save_model(
         path,
         artifacts=artifacts,
         model_config=model_config,
+        code_paths=code_paths,
         signature=signature,
         input_example=input_example,
         pip_requirements=pip_requirements,

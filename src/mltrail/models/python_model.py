@@ -128,7 +128,20 @@ def _mlflow_stand_in() -> dict[str, types.ModuleType]:
     pyfunc.PythonModelContext = PythonModelContext  # type: ignore[attr-defined]
     root.models = models  # type: ignore[attr-defined]
     root.pyfunc = pyfunc  # type: ignore[attr-defined]
+    for module in (root, models, pyfunc):
+        module.__getattr__ = _stand_in_missing(module.__name__)  # type: ignore[method-assign]
     return {"mlflow": root, "mlflow.models": models, "mlflow.pyfunc": pyfunc}
+
+
+class _StandInMissingError(AttributeError):
+    """A models-from-code file used an MLflow name the stand-in does not offer."""
+
+
+def _stand_in_missing(module: str) -> Any:
+    def missing(name: str) -> Any:
+        raise _StandInMissingError(f"{module}.{name}")
+
+    return missing
 
 
 def load_code_model(path: str | Path, model_config: Mapping[str, Any] | None = None) -> Any:
@@ -147,11 +160,19 @@ def load_code_model(path: str | Path, model_config: Mapping[str, Any] | None = N
     uses_mlflow = "mlflow" in file.read_text(encoding="utf-8")
     with _code_lock:
         _code_model.clear()
-        saved = {name: sys.modules.get(name) for name in ("mlflow", "mlflow.models", "mlflow.pyfunc")}
+        saved = {n: m for n, m in sys.modules.items() if n == "mlflow" or n.startswith("mlflow.")}
         if uses_mlflow:
+            # Hide a real mlflow (if imported) so the file sees only the stand-in.
+            for name in saved:
+                del sys.modules[name]
             sys.modules.update(_mlflow_stand_in())
         try:
             runpy.run_path(str(file), init_globals={"model_config": dict(model_config or {})})
+        except _StandInMissingError as exc:
+            raise InvalidArgumentError(
+                f"Model code file {file.name!r} uses {exc}; mltrail provides only "
+                "mlflow.models.set_model and mlflow.pyfunc.PythonModel to such files"
+            ) from exc
         except ImportError as exc:
             if uses_mlflow and (exc.name or "").startswith("mlflow"):
                 raise InvalidArgumentError(
@@ -161,11 +182,9 @@ def load_code_model(path: str | Path, model_config: Mapping[str, Any] | None = N
             raise
         finally:
             if uses_mlflow:
-                for name, module in saved.items():
-                    if module is None:
-                        sys.modules.pop(name, None)
-                    else:
-                        sys.modules[name] = module
+                for name in [n for n in sys.modules if n == "mlflow" or n.startswith("mlflow.")]:
+                    del sys.modules[name]
+                sys.modules.update(saved)
         if not _code_model:
             raise InvalidArgumentError(
                 f"Model code file {file.name!r} did not call mltrail.models.set_model(model)"

@@ -199,7 +199,7 @@ def infer_schema(data: Any) -> Schema:
             return _frame_schema(data)
         if kind == "Series":
             dtype, required = _frame_column_type(data)
-            return Schema([ColSpec(dtype, None, required)])
+            return Schema([ColSpec(dtype, None if data.name is None else str(data.name), required)])
     if _is_numpy(data) and hasattr(data, "ndim"):
         return Schema([_tensor_spec(data)])
     if isinstance(data, Mapping):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlparse
@@ -22,7 +22,13 @@ from mltrail.models.enforcement import check_value
 from mltrail.models.environment import infer_requirements, modules_in_pickle, pinned_requirement
 from mltrail.models.flavor import Flavor
 from mltrail.models.model import Model
-from mltrail.models.packaging import finish_model, new_model_dir, pyfunc_conf
+from mltrail.models.packaging import (
+    add_code_to_path,
+    copy_code_paths,
+    finish_model,
+    new_model_dir,
+    pyfunc_conf,
+)
 from mltrail.models.python_model import (
     PythonModel,
     PythonModelContext,
@@ -187,6 +193,7 @@ class PythonFunctionFlavor(Flavor):
         *,
         artifacts: Mapping[str, str | os.PathLike[str]] | None = None,
         model_config: Mapping[str, Any] | None = None,
+        code_paths: Iterable[str | os.PathLike[str]] | None = None,
         signature: Any = None,
         input_example: Any = None,
         pip_requirements: Any = None,
@@ -201,14 +208,14 @@ class PythonFunctionFlavor(Flavor):
             )
         is_code = isinstance(model, str | os.PathLike) and os.fspath(model).endswith(".py")
         with new_model_dir(path) as directory:
-            extra: dict[str, Any] = {"code": None}
+            extra: dict[str, Any] = {"code": copy_code_paths(code_paths, directory)}
             if is_code:
                 source = Path(os.fspath(model))
                 if not source.is_file():
                     raise InvalidArgumentError(f"Model code file {str(source)!r} does not exist")
                 shutil.copy2(source, directory / source.name)
                 extra["model_code_path"] = source.name
-                python_model = load_code_model(directory / source.name, model_config)
+                python_model = _as_python_model(load_code_model(directory / source.name, model_config))
                 requirements: list[str] = []
             else:
                 python_model = _as_python_model(model)
@@ -273,6 +280,8 @@ class PythonFunctionFlavor(Flavor):
         pickled = conf.get("python_model")
         if code_file is None and isinstance(pickled, str) and pickled.endswith(".py"):
             code_file, pickled = pickled, None
+        if code_file is not None or allow_pickle:
+            add_code_to_path(directory, conf)
         if code_file is not None:
             python_model = _as_python_model(load_code_model(directory / Path(str(code_file)).name, config))
         elif pickled is not None:

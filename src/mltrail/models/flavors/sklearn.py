@@ -21,7 +21,7 @@ from mltrail.errors import InvalidArgumentError, MissingDependencyError
 from mltrail.models.environment import infer_requirements, modules_in_pickle, modules_in_skops
 from mltrail.models.flavor import Flavor
 from mltrail.models.model import Model
-from mltrail.models.packaging import finish_model, new_model_dir, pyfunc_conf
+from mltrail.models.packaging import add_code_to_path, finish_model, new_model_dir, pyfunc_conf
 
 __all__ = ["SERIALIZATION_FORMATS", "SklearnFlavor", "SklearnImplementation"]
 
@@ -167,6 +167,8 @@ class SklearnFlavor(Flavor):
                 "format, and unpickling runs whatever code the file contains. Only if you trust where "
                 "the model came from, opt in with load_model(..., allow_pickle=True)."
             )
+        # Pickles may reference modules shipped in the model's code/ directory (MLflow code_paths).
+        add_code_to_path(directory, conf)
         loader = pickle if fmt == "pickle" else _import("cloudpickle", "pyfunc")
         with open(file, "rb") as handle:
             return loader.load(handle)

@@ -104,7 +104,7 @@ class _Raw:
     order: tuple[int, ...] | None  # positions of the row's values in the driver's positional order
 
 
-_raw_cache: dict[tuple[str, int], _Raw] = {}
+_raw_cache: dict[tuple[str, object, int], _Raw] = {}
 
 
 def execute_rows(
@@ -116,7 +116,8 @@ def execute_rows(
     here (str, int, float, bool) need none. ``stmt`` must be a cached statement (its identity is
     the cache key) and ``rows`` hold values in the order of ``columns``.
     """
-    key = (conn.dialect.name, id(stmt))
+    # The server version is part of the key: MySQL 8 and MariaDB render upserts differently.
+    key = (conn.dialect.name, conn.dialect.server_version_info, id(stmt))
     raw = _raw_cache.get(key)
     if raw is None:
         compiled = stmt.compile(dialect=conn.dialect, column_keys=list(columns))

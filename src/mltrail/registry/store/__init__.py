@@ -1,0 +1,1 @@
+"""Registry store contract and its SQL and REST implementations."""
