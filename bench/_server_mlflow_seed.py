@@ -19,15 +19,15 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server_data import search_runs_data  # noqa: E402
-from mlflow.store.tracking.dbmodels.models import (  # noqa: E402
+from _server_data import search_runs_data
+from mlflow.store.tracking.dbmodels.models import (
     SqlLatestMetric,
     SqlMetric,
     SqlParam,
     SqlRun,
     SqlTag,
 )
-from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore  # noqa: E402
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
 
 def seed(uri: str, experiment_id: str, n: int, artifact_root: str, now: int) -> int:

@@ -153,7 +153,9 @@ class ServerProcess:
                         return
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"{self.name} did not answer /health in {_STARTUP_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
+        raise RuntimeError(
+            f"{self.name} did not answer /health in {_STARTUP_TIMEOUT_S:.0f} s:\n{self.log_tail()}"
+        )
 
     def log_tail(self, chars: int = 3000) -> str:
         """The end of the server's log."""
@@ -174,10 +176,8 @@ class ServerProcess:
         self._proc = None
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            pass
         # Workers may outlive the top process; the session id still finds them.
         deadline = time.monotonic() + _STOP_TIMEOUT_S
         while time.monotonic() < deadline:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -74,8 +75,9 @@ class Api:
         return reply
 
     def create_experiment(self, name: str) -> str:
-        """A new experiment's id."""
-        return str(self.post("experiments/create", {"name": name})["experiment_id"])
+        """A new experiment's id; its name is ``name`` plus a unique suffix."""
+        body = {"name": f"{name}-{uuid.uuid4().hex[:8]}"}
+        return str(self.post("experiments/create", body)["experiment_id"])
 
     def create_run(self, experiment_id: str, name: str) -> str:
         """A new run's id."""
@@ -124,7 +126,9 @@ def log_metric(api: Api, calls: int) -> Measure:
     """``calls`` sequential ``runs/log-metric`` requests, one point each, into one run."""
     run_id = api.create_run(api.create_experiment("bench-log-metric"), "log-metric")
     for i in range(20):
-        api.post("runs/log-metric", {"run_id": run_id, "key": "warmup", "value": 0.0, "timestamp": 0, "step": i})
+        api.post(
+            "runs/log-metric", {"run_id": run_id, "key": "warmup", "value": 0.0, "timestamp": 0, "step": i}
+        )
     timestamp = _now_ms()
     start = time.perf_counter()
     for i in range(calls):

@@ -1,18 +1,29 @@
 """Root test configuration: a clean ``MLTRAIL_*`` environment per test and directory-based markers.
 
 ``MLTRAIL_TEST_*`` variables (server URIs for the test databases) configure the test run itself
-and are kept; every other ``MLTRAIL_*`` variable is removed for the duration of each test.
+and are kept; every other ``MLTRAIL_*`` variable is removed for the duration of each test. At the
+end of the session the PostgreSQL template databases of ``tests.support.databases`` are dropped.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.databases import drop_templates
+
 _TESTS_DIR = Path(__file__).parent
 _DIRECTORY_MARKERS = {"integration": "integration"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_template_databases() -> Iterator[None]:
+    """Drop the PostgreSQL template databases this test process created (any test directory)."""
+    yield
+    drop_templates()
 
 
 @pytest.fixture(autouse=True)

@@ -63,6 +63,11 @@ _LAZY: dict[str, str] = {
         )
     },
     "TrackingClient": "mltrail.tracking.client",
+    "RegistryClient": "mltrail.registry.client",
+    **{
+        name: "mltrail.registry.fluent"
+        for name in ("register_model", "search_model_versions", "search_registered_models")
+    },
     "Settings": "mltrail.config",
     **{
         name: _ERRORS
@@ -95,6 +100,7 @@ __all__ = [
     "MltrailError",
     "NotFoundError",
     "Param",
+    "RegistryClient",
     "Run",
     "RunInfo",
     "RunStatus",
@@ -129,7 +135,10 @@ __all__ = [
     "log_params",
     "log_table",
     "log_text",
+    "register_model",
     "search_experiments",
+    "search_model_versions",
+    "search_registered_models",
     "search_runs",
     "set_experiment",
     "set_tag",

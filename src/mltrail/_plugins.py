@@ -1,12 +1,14 @@
-"""Backend resolution: which class serves a tracking URI or an artifact URI.
+"""Backend resolution: which class serves a tracking, registry or artifact URI.
 
 A declarative table of built-ins, keyed by URI scheme, is merged with the entry-point groups
-``mltrail.tracking_stores`` and ``mltrail.artifact_repositories``. Nothing is imported or
-registered at import time: the target named by a dotted path is loaded when a URI is resolved.
+``mltrail.tracking_stores``, ``mltrail.registry_stores`` and ``mltrail.artifact_repositories``.
+Nothing is imported or registered at import time: the target named by a dotted path is loaded
+when a URI is resolved.
 
 Entry-point contracts (the entry point's name is the URI scheme it serves):
 
 * ``mltrail.tracking_stores``: a callable ``factory(uri: str, settings: Settings) -> TrackingStore``.
+* ``mltrail.registry_stores``: a callable ``factory(uri: str, settings: Settings) -> RegistryStore``.
 * ``mltrail.artifact_repositories``: a class or callable
   ``factory(artifact_uri, *, tracking_uri=None, settings=None) -> ArtifactRepository``.
 
@@ -26,25 +28,32 @@ from mltrail.artifacts.base import ArtifactRepository
 from mltrail.artifacts.paths import uri_scheme
 from mltrail.config import Settings
 from mltrail.errors import InvalidArgumentError
+from mltrail.registry.store.base import RegistryStore
 from mltrail.tracking.store.base import TrackingStore
 
 __all__ = [
     "ARTIFACT_REPOSITORIES",
     "ARTIFACT_REPOSITORY_GROUP",
+    "REGISTRY_STORES",
+    "REGISTRY_STORE_GROUP",
     "TRACKING_STORES",
     "TRACKING_STORE_GROUP",
     "known_artifact_schemes",
     "known_tracking_schemes",
     "load_object",
     "resolve_artifact_repository",
+    "resolve_registry_store",
     "resolve_tracking_store",
 ]
 
 TRACKING_STORE_GROUP = "mltrail.tracking_stores"
 ARTIFACT_REPOSITORY_GROUP = "mltrail.artifact_repositories"
+REGISTRY_STORE_GROUP = "mltrail.registry_stores"
 
 _SQL_STORE = "mltrail.tracking.store.sql:SqlTrackingStore"
 _REST_STORE = "mltrail.tracking.store.rest:RestTrackingStore"
+_SQL_REGISTRY = "mltrail.registry.store.sql:SqlRegistryStore"
+_REST_REGISTRY = "mltrail.registry.store.rest:RestRegistryStore"
 _LOCAL_REPO = "mltrail.artifacts.local:LocalArtifactRepository"
 _S3_REPO = "mltrail.artifacts.s3:S3ArtifactRepository"
 _HTTP_REPO = "mltrail.artifacts.http:HttpArtifactRepository"
@@ -68,6 +77,12 @@ TRACKING_STORES: dict[str, _StoreEntry] = {
     "https": _StoreEntry(_REST_STORE, "rest"),
 }
 """Built-in tracking stores by URI scheme."""
+
+REGISTRY_STORES: dict[str, _StoreEntry] = {
+    scheme: _StoreEntry(_SQL_REGISTRY if entry.kind == "sql" else _REST_REGISTRY, entry.kind)
+    for scheme, entry in TRACKING_STORES.items()
+}
+"""Built-in registry stores by URI scheme (the registry lives beside the tracking data)."""
 
 ARTIFACT_REPOSITORIES: dict[str, str] = {
     "": _LOCAL_REPO,
@@ -158,6 +173,37 @@ def resolve_tracking_store(uri: str, settings: Settings) -> TrackingStore:
     raise InvalidArgumentError(
         f"Unsupported tracking URI {uri!r}: scheme {scheme or '(none)'!r} is not one of "
         f"{', '.join(known_tracking_schemes())}"
+    )
+
+
+def resolve_registry_store(uri: str, settings: Settings) -> RegistryStore:
+    """Build the registry store that serves ``uri`` (usually the tracking URI).
+
+    Args:
+        uri: ``sqlite:///...``, ``postgresql://...``, ``mysql://...`` or ``http(s)://server``.
+        settings: The configuration the store is built with.
+
+    Returns:
+        A new store instance.
+
+    Raises:
+        InvalidArgumentError: no built-in or plugin serves the URI's scheme.
+    """
+    scheme = uri_scheme(uri)
+    entry = REGISTRY_STORES.get(scheme)
+    if entry is not None:
+        cls: Callable[..., RegistryStore] = load_object(entry.target)
+        return cls(uri) if entry.kind == "sql" else cls(uri, settings)
+    plugin = _plugin_targets(REGISTRY_STORE_GROUP).get(scheme) if scheme else None
+    if plugin is not None:
+        factory: Callable[[str, Settings], RegistryStore] = load_object(plugin)
+        store = factory(uri, settings)
+        if not isinstance(store, RegistryStore):
+            raise InvalidArgumentError(f"Plugin {plugin!r} did not return a RegistryStore")
+        return store
+    known = sorted(set(REGISTRY_STORES) | set(_plugin_targets(REGISTRY_STORE_GROUP)))
+    raise InvalidArgumentError(
+        f"Unsupported registry URI {uri!r}: scheme {scheme or '(none)'!r} is not one of {', '.join(known)}"
     )
 
 

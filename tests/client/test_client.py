@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import pytest
-from tests.support.fake_store import FakeTrackingStore
 
 from mltrail.config import Settings
 from mltrail.errors import (
@@ -18,6 +17,7 @@ from mltrail.errors import (
 )
 from mltrail.tracking.client import TrackingClient
 from mltrail.tracking.entities import LifecycleStage, Metric, Param, RunStatus, RunTag, ViewType
+from tests.support.fake_store import FakeTrackingStore
 
 
 def test_experiment_lifecycle(client: TrackingClient) -> None:

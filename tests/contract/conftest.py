@@ -9,16 +9,9 @@ from pathlib import Path
 import pytest
 
 from mltrail.tracking.store.base import TrackingStore
-from tests.support.databases import drop_templates
 from tests.support.stores import STORE_FACTORIES, StoreOptions, open_store
 
 OpenStore = Callable[[StoreOptions], TrackingStore]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _drop_template_databases() -> Iterator[None]:
-    yield
-    drop_templates()
 
 
 @pytest.fixture(

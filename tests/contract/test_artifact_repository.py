@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.artifact_repos import ARTIFACT_REPO_PARAMS, ARTIFACT_REPOS, ArtifactRepoCase, files_below
 
 from mltrail.artifacts.base import DEFAULT_CHUNK_SIZE, ArtifactRepository, FileInfo
 from mltrail.errors import InvalidArgumentError, NotFoundError
+from tests.support.artifact_repos import ARTIFACT_REPO_PARAMS, ARTIFACT_REPOS, ArtifactRepoCase, files_below
 
 FIVE_MIB = 5 * 1024 * 1024
 

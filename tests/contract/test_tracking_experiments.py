@@ -257,3 +257,18 @@ def test_search_paging(tracking_store: TrackingStore) -> None:
     for bad in (0, -1, 50001):
         with pytest.raises(InvalidArgumentError):
             tracking_store.search_experiments(max_results=bad)
+
+
+def test_custom_view_tag_limit(tracking_store: TrackingStore) -> None:
+    prefix = "mlflow.customView.view"
+    with pytest.raises(InvalidArgumentError, match="maximum number of custom views"):
+        tracking_store.create_experiment("too-many-views", tags=[(f"{prefix}{i}", "{}") for i in range(51)])
+    exp_id = tracking_store.create_experiment("views", tags=[(f"{prefix}{i}", "{}") for i in range(49)])
+    tracking_store.set_experiment_tag(exp_id, f"{prefix}49", "{}")
+    tracking_store.set_experiment_tag(exp_id, f"{prefix}0", '{"edited": true}')
+    tracking_store.set_experiment_tag(exp_id, "plain", "v")
+    with pytest.raises(InvalidArgumentError, match="maximum number of custom views"):
+        tracking_store.set_experiment_tag(exp_id, f"{prefix}50", "{}")
+    tags = tracking_store.get_experiment(exp_id).tags
+    assert sum(k.startswith(prefix) for k in tags) == 50
+    assert tags[f"{prefix}0"] == '{"edited": true}'

@@ -17,12 +17,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from tests.support.live_server import running_server, threaded_server
 
 from mltrail.artifacts.http import HttpArtifactRepository
 from mltrail.config import Settings
 from mltrail.errors import BackendError, InvalidArgumentError, NotFoundError
 from mltrail.tracking.client import TrackingClient
+from tests.support.live_server import running_server, threaded_server
 
 pytestmark = pytest.mark.integration
 

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.artifact_repos import files_below
-from tests.support.live_server import free_port, wait_for_health
 
 from mltrail.artifacts.base import FileInfo
 from mltrail.artifacts.http import HttpArtifactRepository
 from mltrail.config import Settings
 from mltrail.errors import InvalidArgumentError, NotFoundError
+from tests.support.artifact_repos import files_below
+from tests.support.live_server import free_port, wait_for_health
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -7,14 +7,14 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.support.artifact_repos import files_below
-from tests.support.seaweedfs import SeaweedFS, get_seaweedfs, use_s3_credentials
 
 from mltrail._plugins import resolve_artifact_repository
 from mltrail.artifacts.s3 import S3ArtifactRepository
 from mltrail.config import Settings
 from mltrail.errors import BackendError, NotFoundError
 from mltrail.tracking.client import TrackingClient
+from tests.support.artifact_repos import files_below
+from tests.support.seaweedfs import SeaweedFS, get_seaweedfs, use_s3_credentials
 
 pytestmark = pytest.mark.integration
 

@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.support.live_server import LiveServer, start_server
-from tests.support.seaweedfs import get_seaweedfs, use_s3_credentials
 
 from mltrail.artifacts.base import ArtifactRepository
 from mltrail.artifacts.http import HttpArtifactRepository
 from mltrail.artifacts.local import LocalArtifactRepository
 from mltrail.artifacts.s3 import S3ArtifactRepository
 from mltrail.config import Settings
+from tests.support.live_server import LiveServer, start_server
+from tests.support.seaweedfs import get_seaweedfs, use_s3_credentials
 
 __all__ = ["ARTIFACT_REPOS", "ARTIFACT_REPO_PARAMS", "ArtifactRepoCase", "RepoFactory", "files_below"]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from mltrail._utils import now_ms
 from mltrail.errors import (
@@ -38,6 +39,12 @@ from mltrail.tracking.entities import (
     RunTag,
     ViewType,
 )
+from mltrail.tracking.logged_models import (
+    LoggedModel,
+    LoggedModelParameter,
+    LoggedModelStatus,
+    LoggedModelTag,
+)
 from mltrail.tracking.store.base import SEARCH_MAX_RESULTS_DEFAULT, TrackingStore
 
 
@@ -58,6 +65,8 @@ class FakeTrackingStore(TrackingStore):
         self._metrics: dict[str, list[Metric]] = {}
         self._inputs: dict[str, list[DatasetInput]] = {}
         self.batches: list[tuple[str, int]] = []
+        self._models: dict[str, LoggedModel] = {}
+        self._deleted_models: set[str] = set()
         self.fail_writes: Exception | None = None
         self.closed = False
         self.create_experiment("Default")
@@ -332,6 +341,100 @@ class FakeTrackingStore(TrackingStore):
     def purge_run(self, run_id: str) -> None:
         with self._lock:
             del self._runs[run_id]
+
+    # -- logged models (no filter grammar, no model metrics) ----------------------------------
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[LoggedModelTag] = (),
+        params: Sequence[LoggedModelParameter] = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        with self._lock:
+            exp = self.get_experiment(experiment_id)
+            model_id = f"m-{uuid.uuid4().hex}"
+            now = now_ms()
+            model = LoggedModel(
+                model_id=model_id,
+                experiment_id=experiment_id,
+                name=name or f"model-{len(self._models)}",
+                artifact_uri=f"{exp.artifact_location}/models/{model_id}/artifacts",
+                status=LoggedModelStatus.PENDING,
+                creation_timestamp_ms=now,
+                last_updated_timestamp_ms=now,
+                model_type=model_type,
+                source_run_id=source_run_id,
+                tags={t.key: t.value for t in tags},
+                params={p.key: p.value for p in params},
+            )
+            self._models[model_id] = model
+            return model
+
+    def _model(self, model_id: str) -> LoggedModel:
+        try:
+            return self._models[model_id]
+        except KeyError:
+            raise NotFoundError(f"Logged model with ID '{model_id}' not found.") from None
+
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        model = self._model(model_id)
+        if model_id in self._deleted_models and not allow_deleted:
+            raise NotFoundError(f"Logged model with ID '{model_id}' not found.")
+        return model
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
+        with self._lock:
+            model = replace(self._model(model_id), status=status, last_updated_timestamp_ms=now_ms())
+            self._models[model_id] = model
+            return model
+
+    def delete_logged_model(self, model_id: str) -> None:
+        with self._lock:
+            self._model(model_id)
+            self._deleted_models.add(model_id)
+
+    def set_logged_model_tags(self, model_id: str, tags: Sequence[LoggedModelTag]) -> None:
+        with self._lock:
+            model = self._model(model_id)
+            self._models[model_id] = replace(model, tags={**model.tags, **{t.key: t.value for t in tags}})
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        with self._lock:
+            model = self._model(model_id)
+            if key not in model.tags:
+                raise NotFoundError(f"No tag with key '{key}' on model '{model_id}'")
+            self._models[model_id] = replace(model, tags={k: v for k, v in model.tags.items() if k != key})
+
+    def log_logged_model_params(self, model_id: str, params: Sequence[LoggedModelParameter]) -> None:
+        with self._lock:
+            model = self._model(model_id)
+            self._models[model_id] = replace(
+                model, params={**model.params, **{p.key: p.value for p in params}}
+            )
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        datasets: Sequence[Mapping[str, Any]] | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[Mapping[str, Any]] | None = None,
+        page_token: str | None = None,
+    ) -> Page[LoggedModel]:
+        if filter_string or datasets or order_by:
+            raise InvalidArgumentError("The fake store has no filter grammar")
+        items = sorted(
+            (
+                m
+                for m in self._models.values()
+                if m.experiment_id in experiment_ids and m.model_id not in self._deleted_models
+            ),
+            key=lambda m: (-m.creation_timestamp_ms, m.model_id),
+        )
+        return Page(items[: max_results or 100])
 
     def close(self) -> None:
         self.closed = True

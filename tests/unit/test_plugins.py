@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.fake_store import FakeTrackingStore
 
 from mltrail import _plugins
 from mltrail.artifacts.base import ArtifactRepository
@@ -18,6 +17,7 @@ from mltrail.artifacts.local import LocalArtifactRepository
 from mltrail.config import Settings
 from mltrail.errors import InvalidArgumentError
 from mltrail.tracking.store.base import TrackingStore
+from tests.support.fake_store import FakeTrackingStore
 
 
 class _RecordingRepo(LocalArtifactRepository):

@@ -86,20 +86,19 @@ logged_model_tags = sa.Table(
     sqlite_with_rowid=False,
 )
 
-# One row per logged value. ``dataset_name``/``dataset_digest`` are nullable, so a surrogate key
-# stands in for the natural one.
+# A point is identified as in MLflow: (model, name, timestamp, step, run); a repeated point is
+# stored once. Dataset columns stay out of the key (nullable, and too wide for a MySQL index).
 logged_model_metrics = sa.Table(
     "logged_model_metrics",
     metadata,
-    sa.Column("metric_row", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("model_id", sa.String(_MODEL_ID), _model_fk(), nullable=False),
-    sa.Column("metric_name", _str(250), nullable=False),
-    sa.Column("metric_timestamp_ms", sa.BigInteger, nullable=False),
-    sa.Column("metric_step", sa.BigInteger, nullable=False),
+    sa.Column("model_id", sa.String(_MODEL_ID), _model_fk(), primary_key=True),
+    sa.Column("metric_name", _str(250), primary_key=True),
+    sa.Column("metric_timestamp_ms", sa.BigInteger, primary_key=True),
+    sa.Column("metric_step", sa.BigInteger, primary_key=True),
+    sa.Column("run_id", sa.String(_RUN_ID), primary_key=True),
     sa.Column("metric_value", _DOUBLE, nullable=False),
     sa.Column("is_nan", sa.Boolean, nullable=False),
-    sa.Column("run_id", sa.String(_RUN_ID), nullable=True),
     sa.Column("dataset_name", _str(500), nullable=True),
     sa.Column("dataset_digest", _str(36), nullable=True),
-    sa.Index(None, "model_id", "metric_name"),
+    sa.Index(None, "metric_name", "model_id"),
 )

@@ -37,6 +37,8 @@ _logger = logging.getLogger(__name__)
 BUILTIN_FLAVORS: dict[str, str] = {
     "python_function": "mltrail.models.flavors.python_function:PythonFunctionFlavor",
     "sklearn": "mltrail.models.flavors.sklearn:SklearnFlavor",
+    "pytorch": "mltrail.models.flavors.pytorch:PytorchFlavor",
+    "transformers": "mltrail.models.flavors.transformers:TransformersFlavor",
 }
 """Built-in flavors by name; they take precedence over entry points of the same name."""
 
@@ -46,6 +48,10 @@ LOADER_MODULE_ALIASES: dict[str, str] = {
     "mlflow.pyfunc.loaders.code_model": "python_function",
     "mltrail.sklearn": "sklearn",
     "mlflow.sklearn": "sklearn",
+    "mltrail.pytorch": "pytorch",
+    "mlflow.pytorch": "pytorch",
+    "mltrail.transformers": "transformers",
+    "mlflow.transformers": "transformers",
 }
 """python_function ``loader_module`` values (ours and MLflow's) and the flavor that loads them."""
 

@@ -20,7 +20,18 @@ from mltrail.config import Settings
 from mltrail.server.deps import ServerContext
 from mltrail.server.errors import ServerHeadersMiddleware, install_error_handlers
 from mltrail.server.permissions import collect_permissions
-from mltrail.server.routers import artifacts, experiments, gc, metrics, misc, runs
+from mltrail.server.routers import (
+    artifacts,
+    experiments,
+    gc,
+    logged_models,
+    metrics,
+    misc,
+    model_aliases,
+    model_versions,
+    registered_models,
+    runs,
+)
 from mltrail.server.settings import ServerSettings
 from mltrail.tracking.store.base import TrackingStore
 
@@ -33,6 +44,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     metrics.router,
     artifacts.router,
     gc.router,
+    logged_models.router,
+    registered_models.router,
+    model_versions.router,
+    model_aliases.router,
 )
 
 

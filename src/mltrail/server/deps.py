@@ -16,11 +16,12 @@ from fastapi import Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mltrail._plugins import resolve_artifact_repository
+from mltrail._plugins import resolve_artifact_repository, resolve_registry_store
 from mltrail.artifacts.base import ArtifactRepository
 from mltrail.artifacts.paths import canonical_relpath, uri_scheme
 from mltrail.config import Settings
 from mltrail.errors import BackendError
+from mltrail.registry.store.base import RegistryStore
 from mltrail.server.parsing import Message, parse_request
 from mltrail.server.permissions import PermissionRegistry
 from mltrail.server.settings import ServerSettings
@@ -55,6 +56,7 @@ class ServerContext:
     tracking_settings: Settings
     store: TrackingStore
     permissions: PermissionRegistry = field(default_factory=lambda: PermissionRegistry({}))
+    registry_store: RegistryStore | None = None
     _destination: ArtifactRepository | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -83,9 +85,21 @@ class ServerContext:
             return canonical_relpath(tail.lstrip("/"))
         return None
 
+    @property
+    def registry(self) -> RegistryStore:
+        """The registry store (resolved from the backend store URI on first use)."""
+        with self._lock:
+            if self.registry_store is None:
+                self.registry_store = resolve_registry_store(
+                    self.settings.backend_store_uri, self.tracking_settings
+                )
+            return self.registry_store
+
     def close(self) -> None:
-        """Release the store's resources."""
+        """Release the stores' resources."""
         self.store.close()
+        if self.registry_store is not None:
+            self.registry_store.close()
 
 
 async def get_context(request: Request) -> ServerContext:

@@ -22,6 +22,7 @@ from mltrail.errors import InvalidArgumentError
 from mltrail.tracking import context
 from mltrail.tracking._batcher import MetricBatcher
 from mltrail.tracking._client_artifacts import ArtifactMethods
+from mltrail.tracking._client_logged_models import LoggedModelMethods
 from mltrail.tracking._run_artifacts import RunArtifacts
 from mltrail.tracking._validation import check_metric_key, metric_value
 from mltrail.tracking.entities import (
@@ -54,7 +55,7 @@ def _status(value: RunStatus | str) -> RunStatus:
         ) from exc
 
 
-class TrackingClient(ArtifactMethods):
+class TrackingClient(ArtifactMethods, LoggedModelMethods):
     """Experiments, runs and their data in one tracking store.
 
     Args:

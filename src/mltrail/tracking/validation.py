@@ -18,6 +18,8 @@ from mltrail.errors import InvalidArgumentError
 from mltrail.tracking.entities import DatasetInput, Metric, Param, RunTag
 
 __all__ = [
+    "CUSTOM_VIEW_TAG_PREFIX",
+    "MAX_CUSTOM_VIEWS_PER_EXPERIMENT",
     "MAX_DATASET_DIGEST_SIZE",
     "MAX_DATASET_NAME_SIZE",
     "MAX_DATASET_PROFILE_SIZE",
@@ -36,6 +38,7 @@ __all__ = [
     "MAX_PARAMS_TAGS_PER_BATCH",
     "MAX_PARAM_VAL_LENGTH",
     "MAX_TAG_VAL_LENGTH",
+    "custom_view_limit_error",
     "validate_artifact_location",
     "validate_batch",
     "validate_dataset_inputs",
@@ -66,6 +69,8 @@ MAX_DATASET_SCHEMA_SIZE = 1048575
 MAX_DATASET_PROFILE_SIZE = 16777215
 MAX_INPUT_TAG_KEY_SIZE = 255
 MAX_INPUT_TAG_VALUE_SIZE = 500
+MAX_CUSTOM_VIEWS_PER_EXPERIMENT = 50
+CUSTOM_VIEW_TAG_PREFIX = "mlflow.customView.view"
 
 _KEY_RE = re.compile(r"^[/\w.\- :]*$")
 _RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
@@ -266,6 +271,16 @@ def validate_experiment_tag(key: object, value: object) -> tuple[str, str]:
         )
     v = _check_value(value, "value", MAX_EXPERIMENT_TAG_VAL_LENGTH, False, "Tag value")
     return k, v
+
+
+def custom_view_limit_error(experiment_id: str | None = None) -> InvalidArgumentError:
+    """The error for an experiment that would hold more than 50 custom-view tags."""
+    ref = f" for experiment {experiment_id}" if experiment_id else ""
+    return InvalidArgumentError(
+        f"Unable to create another custom view{ref}; the maximum number of custom views per "
+        f"experiment is {MAX_CUSTOM_VIEWS_PER_EXPERIMENT}. Delete an existing custom view before "
+        "creating a new one."
+    )
 
 
 def validate_artifact_location(location: str) -> str:

@@ -36,6 +36,11 @@ from mltrail.tracking.entities import (
     RunStatus,
     RunTag,
 )
+from mltrail.tracking.logged_models import (
+    LoggedModel,
+    LoggedModelRegistration,
+    LoggedModelStatus,
+)
 
 __all__ = [
     "JsonDict",
@@ -50,6 +55,9 @@ __all__ = [
     "experiment_to_dict",
     "key_values",
     "loads",
+    "logged_model_from_dict",
+    "logged_model_status_from_wire",
+    "logged_model_to_dict",
     "metric_from_dict",
     "metric_to_dict",
     "model_input_to_dict",
@@ -372,4 +380,73 @@ def dataset_summary_from_dict(body: Mapping[str, Any]) -> DatasetSummary:
         name=str(body.get("name", "")),
         digest=str(body.get("digest", "")),
         context=body.get("context"),
+    )
+
+
+# -- logged models ------------------------------------------------------------------------------
+
+
+def logged_model_status_from_wire(value: Any) -> LoggedModelStatus:
+    """A ``LoggedModelStatus`` from its name or proto number (``ValueError`` when unknown)."""
+    return LoggedModelStatus.parse(value)
+
+
+def logged_model_to_dict(model: LoggedModel) -> JsonDict:
+    """Encode a ``LoggedModel`` message: ``info`` and ``data`` (params, every metric point)."""
+    info: JsonDict = {
+        "model_id": model.model_id,
+        "experiment_id": model.experiment_id,
+        "name": model.name,
+        "creation_timestamp_ms": model.creation_timestamp_ms,
+        "last_updated_timestamp_ms": model.last_updated_timestamp_ms,
+        "artifact_uri": model.artifact_uri,
+        "status": model.status.value,
+    }
+    if model.creator_id is not None:
+        info["creator_id"] = model.creator_id
+    if model.model_type is not None:
+        info["model_type"] = model.model_type
+    if model.source_run_id is not None:
+        info["source_run_id"] = model.source_run_id
+    if model.status_message is not None:
+        info["status_message"] = model.status_message
+    if model.tags:
+        info["tags"] = key_values(model.tags)
+    if model.registrations:
+        info["registrations"] = [{"name": r.name, "version": r.version} for r in model.registrations]
+    data: JsonDict = {}
+    if model.params:
+        data["params"] = key_values(model.params)
+    if model.metrics:
+        data["metrics"] = [metric_to_dict(m) for m in model.metrics]
+    return {"info": info, "data": data}
+
+
+def logged_model_from_dict(body: Mapping[str, Any]) -> LoggedModel:
+    """Decode a ``LoggedModel`` message (an unknown status reads as UNSPECIFIED)."""
+    info = body.get("info") or {}
+    data = body.get("data") or {}
+    try:
+        status = LoggedModelStatus.parse(info.get("status", 0))
+    except ValueError:
+        status = LoggedModelStatus.UNSPECIFIED
+    return LoggedModel(
+        model_id=str(info.get("model_id", "")),
+        experiment_id=str(info.get("experiment_id", "")),
+        name=str(info.get("name", "")),
+        artifact_uri=str(info.get("artifact_uri", "")),
+        status=status,
+        creation_timestamp_ms=_int(info.get("creation_timestamp_ms"), 0) or 0,
+        last_updated_timestamp_ms=_int(info.get("last_updated_timestamp_ms"), 0) or 0,
+        model_type=info.get("model_type"),
+        source_run_id=info.get("source_run_id"),
+        status_message=info.get("status_message"),
+        creator_id=_int(info.get("creator_id")),
+        tags=_pairs(info.get("tags")),
+        params=_pairs(data.get("params")),
+        metrics=tuple(metric_from_dict(m) for m in data.get("metrics") or ()),
+        registrations=tuple(
+            LoggedModelRegistration(str(r.get("name", "")), str(r.get("version", "")))
+            for r in info.get("registrations") or ()
+        ),
     )

@@ -9,7 +9,8 @@ written in these docstrings are the rules every backend keeps.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from mltrail.tracking.entities import (
     DatasetInput,
@@ -26,9 +27,21 @@ from mltrail.tracking.entities import (
     RunTag,
     ViewType,
 )
+from mltrail.tracking.logged_models import (
+    LoggedModel,
+    LoggedModelParameter,
+    LoggedModelStatus,
+    LoggedModelTag,
+)
 
-__all__ = ["SEARCH_MAX_RESULTS_DEFAULT", "SEARCH_MAX_RESULTS_LIMIT", "TrackingStore"]
+__all__ = [
+    "SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT",
+    "SEARCH_MAX_RESULTS_DEFAULT",
+    "SEARCH_MAX_RESULTS_LIMIT",
+    "TrackingStore",
+]
 
+SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT = 100
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 SEARCH_MAX_RESULTS_LIMIT = 50000
 
@@ -243,6 +256,130 @@ class TrackingStore(ABC):
     @abstractmethod
     def search_datasets(self, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
         """The distinct (name, digest, context) datasets used by runs of the experiments."""
+
+    # -- logged models (MLflow 3) -------------------------------------------------------------
+
+    @abstractmethod
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[LoggedModelTag] = (),
+        params: Sequence[LoggedModelParameter] = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        """Create a ``LOGGED_MODEL_PENDING`` model in an active experiment.
+
+        Its id is ``m-`` + 32 hex characters and its artifact root
+        ``<experiment artifact_location>/models/<model_id>/artifacts``.
+
+        Args:
+            experiment_id: The experiment the model belongs to.
+            name: Non-empty and without any of ``/ : . % " '``; a random name when None.
+            source_run_id: The run that produced the model, if any.
+            tags: Initial tags.
+            params: Initial params.
+            model_type: A free-form type label (e.g. ``agent``).
+
+        Returns:
+            The new model.
+
+        Raises:
+            NotFoundError: unknown experiment.
+            InvalidArgumentError: the experiment is deleted, or the name breaks a rule.
+        """
+
+    @abstractmethod
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        """Return a model with its tags, params, metrics and registrations.
+
+        Raises:
+            NotFoundError: unknown model, or a deleted one unless ``allow_deleted``.
+        """
+
+    @abstractmethod
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
+        """Set a model's status (``LOGGED_MODEL_READY`` or ``LOGGED_MODEL_UPLOAD_FAILED`` after the upload).
+
+        Returns:
+            The updated model.
+
+        Raises:
+            NotFoundError: unknown model.
+        """
+
+    @abstractmethod
+    def delete_logged_model(self, model_id: str) -> None:
+        """Soft-delete a model (idempotent); it no longer appears in gets and searches.
+
+        Raises:
+            NotFoundError: unknown model.
+        """
+
+    @abstractmethod
+    def set_logged_model_tags(self, model_id: str, tags: Sequence[LoggedModelTag]) -> None:
+        """Upsert tags of a model (the last value of a repeated key wins).
+
+        Raises:
+            NotFoundError: unknown model.
+            InvalidArgumentError: an empty or over-long (255) key.
+        """
+
+    @abstractmethod
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        """Delete a tag of a model.
+
+        Raises:
+            NotFoundError: unknown model, or no such tag.
+        """
+
+    @abstractmethod
+    def log_logged_model_params(self, model_id: str, params: Sequence[LoggedModelParameter]) -> None:
+        """Add params to a model; logging a param again with the same value changes nothing.
+
+        Raises:
+            NotFoundError: unknown model.
+            InvalidArgumentError: a param already logged with a different value, or a bad key.
+        """
+
+    @abstractmethod
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        datasets: Sequence[Mapping[str, Any]] | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[Mapping[str, Any]] | None = None,
+        page_token: str | None = None,
+    ) -> Page[LoggedModel]:
+        """Search the active models of experiments (spec REST-TRACKING §3).
+
+        Metrics logged with a ``model_id`` (``log_batch``) belong to that model: they appear in
+        its ``metrics`` and can be filtered and ordered on.
+
+        Args:
+            experiment_ids: Experiments to search (at least one).
+            filter_string: Clauses joined by ``AND`` over ``attributes`` (``name``, ``model_id``,
+                ``model_type``, ``status``, ``source_run_id``, ``creation_timestamp``,
+                ``last_updated_timestamp``), ``metrics.<key>`` (numbers, any logged point
+                matches), ``params.<key>`` and ``tags.<key>`` (``= != LIKE ILIKE``).
+            datasets: ``{"dataset_name", "dataset_digest"?}`` items: only models with metrics on
+                one of these datasets match, and metric clauses only consider those points.
+            max_results: Page size; None or 0 means 100.
+            order_by: ``{"field_name", "ascending" (default True), "dataset_name"?,
+                "dataset_digest"?}`` items; ``field_name`` is an attribute or
+                ``metrics.<key>`` (ordered by the key's latest point). The order always ends
+                with ``creation_timestamp DESC, model_id ASC``.
+            page_token: The ``next_page_token`` of the previous page of this same search.
+
+        Returns:
+            One page of models.
+
+        Raises:
+            InvalidArgumentError: no experiment ids, a bad filter, order or dataset, or a page
+                token made for a different search.
+        """
 
     # -- garbage collection ------------------------------------------------------------------
 

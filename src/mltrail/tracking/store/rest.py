@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -39,6 +40,12 @@ from mltrail.tracking.entities import (
     RunTag,
     ViewType,
 )
+from mltrail.tracking.logged_models import (
+    LoggedModel,
+    LoggedModelParameter,
+    LoggedModelStatus,
+    LoggedModelTag,
+)
 from mltrail.tracking.store.base import SEARCH_MAX_RESULTS_DEFAULT, TrackingStore
 from mltrail.tracking.wire import (
     JsonDict,
@@ -48,6 +55,7 @@ from mltrail.tracking.wire import (
     experiment_from_dict,
     key_values,
     loads,
+    logged_model_from_dict,
     metric_from_dict,
     metric_to_dict,
     model_input_to_dict,
@@ -62,6 +70,7 @@ _API = "/api/2.0/mlflow"
 _AJAX = "/ajax-api/2.0/mlflow"
 _MLTRAIL = "/api/2.0/mltrail"
 _DATASET_SEARCH_CHUNK = 20
+_MODEL_PARAMS_PER_REQUEST = 100
 _STATUS_CODES = {
     400: "BAD_REQUEST",
     401: "UNAUTHENTICATED",
@@ -398,6 +407,99 @@ class RestTrackingStore(TrackingStore):
             result = self._post("experiments/search-datasets", body, prefix=_AJAX)
             summaries.extend(dataset_summary_from_dict(s) for s in result.get("dataset_summaries", ()))
         return summaries
+
+    # -- logged models -----------------------------------------------------------------------
+
+    @staticmethod
+    def _model_path(model_id: str, *rest: str) -> str:
+        return "/".join(["logged-models", quote(model_id, safe=""), *(quote(r, safe="") for r in rest)])
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[LoggedModelTag] = (),
+        params: Sequence[LoggedModelParameter] = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        """Create a logged model (``POST logged-models``); params past the first 100 follow in batches."""
+        body: JsonDict = {"experiment_id": experiment_id}
+        if name is not None:
+            body["name"] = name
+        if model_type is not None:
+            body["model_type"] = model_type
+        if source_run_id is not None:
+            body["source_run_id"] = source_run_id
+        if tags:
+            body["tags"] = key_values(tags)
+        if params:
+            body["params"] = key_values(params[:_MODEL_PARAMS_PER_REQUEST])
+        model = logged_model_from_dict(self._post("logged-models", body)["model"])
+        if len(params) > _MODEL_PARAMS_PER_REQUEST:
+            self.log_logged_model_params(model.model_id, params[_MODEL_PARAMS_PER_REQUEST:])
+            model = self.get_logged_model(model.model_id)
+        return model
+
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        """Return a logged model (``GET logged-models/{id}``)."""
+        params = _query(allow_deleted=True) if allow_deleted else None
+        body = self._call("GET", self._model_path(model_id), params=params)
+        return logged_model_from_dict(body["model"])
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
+        """Set a model's status (``PATCH logged-models/{id}``)."""
+        body = {"model_id": model_id, "status": LoggedModelStatus.parse(status).value}
+        return logged_model_from_dict(self._call("PATCH", self._model_path(model_id), body=body)["model"])
+
+    def delete_logged_model(self, model_id: str) -> None:
+        """Soft-delete a logged model (``DELETE logged-models/{id}``)."""
+        self._call("DELETE", self._model_path(model_id), body={"model_id": model_id})
+
+    def set_logged_model_tags(self, model_id: str, tags: Sequence[LoggedModelTag]) -> None:
+        """Upsert tags of a model (``PATCH logged-models/{id}/tags``)."""
+        body = {"model_id": model_id, "tags": key_values(tags)}
+        self._call("PATCH", self._model_path(model_id, "tags"), body=body)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        """Delete a tag of a model (``DELETE logged-models/{id}/tags/{key}``)."""
+        body = {"model_id": model_id, "tag_key": key}
+        self._call("DELETE", self._model_path(model_id, "tags", key), body=body)
+
+    def log_logged_model_params(self, model_id: str, params: Sequence[LoggedModelParameter]) -> None:
+        """Add params to a model (``POST logged-models/{id}/params``), 100 per request."""
+        for start in range(0, len(params), _MODEL_PARAMS_PER_REQUEST):
+            chunk = params[start : start + _MODEL_PARAMS_PER_REQUEST]
+            self._post(
+                self._model_path(model_id, "params"), {"model_id": model_id, "params": key_values(chunk)}
+            )
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        datasets: Sequence[Mapping[str, Any]] | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[Mapping[str, Any]] | None = None,
+        page_token: str | None = None,
+    ) -> Page[LoggedModel]:
+        """Search logged models (``POST logged-models/search``)."""
+        body: JsonDict = {"experiment_ids": [str(e) for e in experiment_ids]}
+        if filter_string:
+            body["filter"] = filter_string
+        if datasets:
+            body["datasets"] = [dict(d) for d in datasets]
+        if max_results is not None:
+            body["max_results"] = max_results
+        if order_by:
+            body["order_by"] = [dict(o) for o in order_by]
+        if page_token:
+            body["page_token"] = page_token
+        result = self._post("logged-models/search", body)
+        return Page(
+            [logged_model_from_dict(m) for m in result.get("models", ())],
+            result.get("next_page_token") or None,
+        )
 
     # -- garbage collection ------------------------------------------------------------------
 

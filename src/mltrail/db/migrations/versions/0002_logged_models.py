@@ -81,21 +81,27 @@ def upgrade() -> None:
         )
     op.create_table(
         "logged_model_metrics",
-        sa.Column("metric_row", sa.Integer, nullable=False, autoincrement=True),
         sa.Column("model_id", sa.String(64), nullable=False),
         sa.Column("metric_name", _str(250), nullable=False),
         sa.Column("metric_timestamp_ms", sa.BigInteger, nullable=False),
         sa.Column("metric_step", sa.BigInteger, nullable=False),
+        sa.Column("run_id", sa.String(32), nullable=False),
         sa.Column("metric_value", _double(), nullable=False),
         sa.Column("is_nan", sa.Boolean, nullable=False),
-        sa.Column("run_id", sa.String(32), nullable=True),
         sa.Column("dataset_name", _str(500), nullable=True),
         sa.Column("dataset_digest", _str(36), nullable=True),
-        sa.PrimaryKeyConstraint("metric_row", name="pk_logged_model_metrics"),
+        sa.PrimaryKeyConstraint(
+            "model_id",
+            "metric_name",
+            "metric_timestamp_ms",
+            "metric_step",
+            "run_id",
+            name="pk_logged_model_metrics",
+        ),
         _model_fk("logged_model_metrics"),
     )
     op.create_index(
-        "ix_logged_model_metrics_model_id_metric_name", "logged_model_metrics", ["model_id", "metric_name"]
+        "ix_logged_model_metrics_metric_name_model_id", "logged_model_metrics", ["metric_name", "model_id"]
     )
 
 

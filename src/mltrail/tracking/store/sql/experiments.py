@@ -23,7 +23,12 @@ from mltrail.tracking.search import (
     parse_experiment_order_by,
 )
 from mltrail.tracking.store.sql.dialect import upsert
-from mltrail.tracking.validation import validate_experiment_id
+from mltrail.tracking.validation import (
+    CUSTOM_VIEW_TAG_PREFIX,
+    MAX_CUSTOM_VIEWS_PER_EXPERIMENT,
+    custom_view_limit_error,
+    validate_experiment_id,
+)
 
 __all__ = [
     "DEFAULT_EXPERIMENT_ID",
@@ -232,8 +237,20 @@ def rename(conn: Connection, experiment_id: str, new_name: str) -> None:
 
 
 def set_tag(conn: Connection, dialect: str, experiment_id: str, key: str, value: str) -> None:
-    """Upsert a tag of an active experiment."""
+    """Upsert a tag of an active experiment (at most 50 custom-view tags per experiment)."""
     require_active(conn, experiment_id)
+    if key.startswith(CUSTOM_VIEW_TAG_PREFIX):
+        views = set(
+            conn.execute(
+                sa.select(_ET.c.key).where(
+                    _ET.c.experiment_id == _int_id(experiment_id),
+                    _ET.c.key.startswith(CUSTOM_VIEW_TAG_PREFIX, autoescape=True),
+                )
+            ).scalars()
+        )
+        # Overwriting an existing view keeps the count, so editing stays possible at the limit.
+        if key not in views and len(views) >= MAX_CUSTOM_VIEWS_PER_EXPERIMENT:
+            raise custom_view_limit_error(experiment_id)
     stmt = upsert(dialect, _ET, ("experiment_id", "key"), ("value",))
     conn.execute(stmt, {"experiment_id": _int_id(experiment_id), "key": key, "value": value})
 

@@ -30,9 +30,13 @@ from mltrail.tracking.entities import (
     ViewType,
 )
 from mltrail.tracking.store.base import SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_LIMIT, TrackingStore
-from mltrail.tracking.store.sql import experiments, inputs, metrics, runs, search
+from mltrail.tracking.store.sql import experiments, inputs, logged_models, metrics, runs, search
 from mltrail.tracking.store.sql.errors import translate_errors
+from mltrail.tracking.store.sql.logged_model_methods import LoggedModelMethods
 from mltrail.tracking.validation import (
+    CUSTOM_VIEW_TAG_PREFIX,
+    MAX_CUSTOM_VIEWS_PER_EXPERIMENT,
+    custom_view_limit_error,
     validate_artifact_location,
     validate_batch,
     validate_dataset_inputs,
@@ -60,7 +64,7 @@ def _migrate(db: Database) -> None:
         db.migrated = True
 
 
-class SqlTrackingStore(TrackingStore):
+class SqlTrackingStore(LoggedModelMethods, TrackingStore):
     """Tracking store on a SQL database.
 
     Args:
@@ -104,6 +108,9 @@ class SqlTrackingStore(TrackingStore):
         if artifact_location:
             validate_artifact_location(artifact_location)
         checked = [validate_experiment_tag(k, v) for k, v in tags or ()]
+        views = {k for k, _ in checked if k.startswith(CUSTOM_VIEW_TAG_PREFIX)}
+        if len(views) > MAX_CUSTOM_VIEWS_PER_EXPERIMENT:
+            raise custom_view_limit_error()
         with self._db.write() as conn:
             return experiments.create(conn, name, artifact_location, checked, self.default_artifact_root)
 
@@ -220,6 +227,7 @@ class SqlTrackingStore(TrackingStore):
         )
         with self._db.write() as conn:
             runs.log_batch(conn, self._dialect, run_id, checked_metrics, checked_params, checked_tags)
+            logged_models.insert_metrics(conn, self._dialect, run_id, checked_metrics)
 
     @translate_errors
     def delete_tag(self, run_id: str, key: str) -> None:

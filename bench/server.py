@@ -1,0 +1,393 @@
+"""Tracking-server benchmark: ``mltrail server`` against ``mlflow server`` over HTTP.
+
+Run ``.venv/bin/python bench/server.py [--quick] [--backend sqlite|postgresql|both] [--skip-mlflow]``.
+For each backend, each tool's server is started with its default worker settings on a fresh
+backend (its own SQLite file in a temporary directory, or its own new PostgreSQL database that is
+dropped afterwards) and its own free loopback port, waited for through ``/health``, driven with
+the same REST requests, measured, and stopped. MLflow 3.17.2 runs from ``bench/.venv-mlflow``.
+
+Workloads and goals (mltrail against MLflow):
+
+* single ``runs/log-metric`` calls from one client: >= 50x the requests per second;
+* ``runs/log-batch`` of 1,000 metrics a request, 1,000,000 points: >= 20x the points per second;
+* ``runs/search`` over 10,000 runs, metric filter and order_by, every page: >= 10x faster;
+* ``metrics/get-history`` of a 100,000-point metric: >= 20x faster;
+* 16 concurrent clients logging single points: >= 50x the aggregate rate, and no errors;
+* RSS of the whole server process tree after the workloads: at most a fifth of MLflow's.
+
+MLflow's side of the rate workloads is timed on fewer requests (see ``MLFLOW_SIZES``) so that a
+full run fits in about 25 minutes on two cores; its per-request cost grows with the size of the run,
+so the smaller sample flatters MLflow, not mltrail. The command exits 1 when a full run misses a goal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from _mlflow_env import MLFLOW_VERSION, ensure_mlflow_env  # noqa: E402
+from _server_data import SearchRun, expected_matches, search_runs_data  # noqa: E402
+from _server_procs import ServerProcess, free_port, postgres_database  # noqa: E402
+from _server_workloads import (  # noqa: E402
+    Api,
+    Measure,
+    concurrent_log_metric,
+    get_history,
+    log_batch,
+    log_metric,
+    search_runs,
+)
+
+PG_HOST = "postgres@127.0.0.1:5432"
+CLIENTS = 16
+_MLFLOW_PG_DRIVER = "psycopg[binary]"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much one tool does in one run of the benchmark."""
+
+    log_metric_calls: int
+    log_batch_calls: int
+    search_runs: int
+    history_points: int
+    concurrent_calls_each: int
+
+
+MLTRAIL_SIZES = {
+    "full": Sizes(10_000, 1_000, 10_000, 100_000, 500),
+    "quick": Sizes(500, 20, 1_000, 10_000, 50),
+}
+MLFLOW_SIZES = {
+    "full": Sizes(1_000, 200, 10_000, 100_000, 50),
+    "quick": Sizes(100, 10, 1_000, 10_000, 10),
+}
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One row of the report: how a workload is compared and what it must reach."""
+
+    key: str
+    title: str
+    goal: float
+    higher_is_better: bool  # rates (True) or times and memory (False)
+
+
+GOALS = (
+    Goal("log_metric", "runs/log-metric, 1 client", 50, True),
+    Goal("log_batch", "runs/log-batch, 1,000 metrics/request", 20, True),
+    Goal("search", "runs/search, filter + order_by, all pages", 10, False),
+    Goal("history", "metrics/get-history, unpaged", 20, False),
+    Goal("concurrent", f"runs/log-metric, {CLIENTS} clients", 50, True),
+    Goal("memory", "server RSS after the workloads", 5, False),
+)
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_"))}
+    env.pop("PYTHONPATH", None)
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    env["DO_NOT_TRACK"] = "true"
+    return env
+
+
+def _mltrail_command() -> list[str]:
+    script = REPO_DIR / ".venv" / "bin" / "mltrail"
+    if script.exists():
+        return [str(script), "server"]
+    return [sys.executable, "-m", "mltrail.cli.main", "server"]
+
+
+def _ensure_mlflow_postgres_driver(python: Path) -> None:
+    """MLflow needs a PostgreSQL driver (psycopg, SQLAlchemy 2.1's default); install it once."""
+    probe = subprocess.run([str(python), "-c", "import psycopg"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        print(
+            f"  installing {_MLFLOW_PG_DRIVER} into the MLflow venv (once) ...", file=sys.stderr, flush=True
+        )
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                _MLFLOW_PG_DRIVER,
+            ],
+            check=True,
+        )
+
+
+def _mltrail_seed(api: Api, experiment_id: str, n: int) -> None:
+    """Create the search runs through mltrail's API: create, log-batch, update, four at a time."""
+    now = int(time.time() * 1000)
+    local = threading_local_api(api.base_url)
+
+    def one(run: SearchRun) -> None:
+        client = local()
+        run_id = client.post(
+            "runs/create",
+            {"experiment_id": experiment_id, "run_name": run.name, "start_time": now - n + run.index},
+        )["run"]["info"]["run_id"]
+        client.post(
+            "runs/log-batch",
+            {
+                "run_id": run_id,
+                "metrics": [
+                    {"key": "accuracy", "value": run.accuracy, "timestamp": now, "step": 0},
+                    {"key": "loss", "value": run.loss, "timestamp": now, "step": 0},
+                ],
+                "params": [{"key": "lr", "value": run.lr}],
+            },
+        )
+        client.post("runs/update", {"run_id": run_id, "status": "FINISHED", "end_time": now})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in pool.map(one, search_runs_data(n)):
+            pass
+
+
+def threading_local_api(base_url: str) -> Callable[[], Api]:
+    """A factory giving each thread its own keep-alive :class:`Api`."""
+    local = threading.local()
+
+    def get() -> Api:
+        api: Api | None = getattr(local, "api", None)
+        if api is None:
+            api = Api(base_url)
+            local.api = api
+        return api
+
+    return get
+
+
+def _mlflow_seeder(python: Path, uri: str) -> Callable[[Api, str, int], None]:
+    def seed(api: Api, experiment_id: str, n: int) -> None:
+        now = int(time.time() * 1000)
+        subprocess.run(
+            [
+                str(python),
+                str(BENCH_DIR / "_server_mlflow_seed.py"),
+                uri,
+                experiment_id,
+                str(n),
+                "mlflow-artifacts:/",
+                str(now),
+            ],
+            check=True,
+            capture_output=True,
+            env=_clean_env(),
+        )
+
+    return seed
+
+
+def run_tool(
+    tool: str, backend: str, sizes: Sizes, workdir: Path, mlflow_python: Path | None
+) -> dict[str, Any]:
+    """Start one tool's server on a fresh backend, run every workload, measure memory, stop it."""
+    results: dict[str, Any] = {"tool": tool, "backend": backend, "sizes": asdict(sizes)}
+    workdir.mkdir(parents=True)
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            uri = f"sqlite:///{workdir / f'{tool}.db'}"
+            server_uri = seed_uri = uri
+        else:
+            database = stack.enter_context(postgres_database(f"bench_{tool}"))
+            server_uri = (
+                f"postgresql+psycopg://{PG_HOST}/{database}"
+                if tool == "mltrail"
+                else f"postgresql://{PG_HOST}/{database}"
+            )
+            seed_uri = server_uri
+        port = free_port()
+        common = ["--backend-store-uri", server_uri, "--artifacts-destination", str(workdir / "artifacts")]
+        common += ["--host", "127.0.0.1", "--port", str(port)]
+        if tool == "mltrail":
+            command = [*_mltrail_command(), *common]
+            seed: Callable[[Api, str, int], None] = _mltrail_seed
+        else:
+            assert mlflow_python is not None
+            command = [str(mlflow_python.parent / "mlflow"), "server", *common]
+            seed = _mlflow_seeder(mlflow_python, seed_uri)
+        server = ServerProcess(tool, command, port, _clean_env(), workdir, workdir / "server.log")
+        stack.callback(server.stop)
+        started = time.perf_counter()
+        server.start()
+        results["startup_seconds"] = time.perf_counter() - started
+        api = Api(server.url)
+        stack.callback(api.close)
+
+        def step(label: str, fn: Callable[[], Measure]) -> Measure:
+            print(f"  {backend:<10} {tool:<8} {label} ...", file=sys.stderr, flush=True)
+            measure = fn()
+            print(f"  {'':<10} {'':<8}   {_describe(measure)}", file=sys.stderr, flush=True)
+            return measure
+
+        n = sizes
+        measures = {
+            "log_metric": step(
+                f"log-metric x{n.log_metric_calls:,}", lambda: log_metric(api, n.log_metric_calls)
+            ),
+            "log_batch": step(
+                f"log-batch {n.log_batch_calls:,} x 1,000", lambda: log_batch(api, n.log_batch_calls)
+            ),
+            "search": step(
+                f"search {n.search_runs:,} runs",
+                lambda: search_runs(api, n.search_runs, seed, expected_matches(n.search_runs)),
+            ),
+            "history": step(
+                f"get-history {n.history_points:,} points", lambda: get_history(api, n.history_points)
+            ),
+            "concurrent": step(
+                f"{CLIENTS} clients x {n.concurrent_calls_each:,} log-metric",
+                lambda: concurrent_log_metric(server.url, CLIENTS, n.concurrent_calls_each),
+            ),
+        }
+        rss, processes = server.rss()
+        results["workloads"] = {name: asdict(m) | {"rate": m.rate} for name, m in measures.items()}
+        results["memory"] = {"rss_bytes": rss, "processes": processes}
+        print(f"  {'':<10} {'':<8}   RSS {rss / 2**20:,.0f} MiB in {processes} processes", file=sys.stderr)
+    return results
+
+
+def _describe(m: Measure) -> str:
+    text = f"{m.seconds:.3f} s, {m.operations:,} requests, {m.points:,} points ({m.rate:,.0f}/s)"
+    return text + (f", {m.errors} errors" if m.errors else "")
+
+
+def _value(goal: Goal, result: dict[str, Any]) -> float:
+    if goal.key == "memory":
+        return float(result["memory"]["rss_bytes"])
+    workload = result["workloads"][goal.key]
+    if goal.key == "log_metric" or goal.key == "concurrent":
+        return float(workload["points"] / workload["seconds"])
+    if goal.key == "log_batch":
+        return float(workload["rate"])
+    return float(workload["seconds"])
+
+
+def _cell(goal: Goal, result: dict[str, Any] | None) -> str:
+    if result is None:
+        return "-"
+    value = _value(goal, result)
+    if goal.key == "memory":
+        return f"{value / 2**20:,.0f} MiB ({result['memory']['processes']} procs)"
+    workload = result["workloads"][goal.key]
+    if goal.key in ("log_metric", "concurrent"):
+        errors = f", {workload['errors']} err" if goal.key == "concurrent" else ""
+        return f"{value:,.0f} req/s ({workload['operations']:,} req{errors})"
+    if goal.key == "log_batch":
+        return f"{value:,.0f} pts/s ({workload['points']:,} pts)"
+    if goal.key == "search":
+        return f"{value * 1000:,.0f} ms ({workload['points']:,} found)"
+    return f"{value * 1000:,.0f} ms ({workload['points']:,} pts)"
+
+
+def report(backend: str, ours: dict[str, Any], theirs: dict[str, Any] | None) -> tuple[str, bool]:
+    """The table for one backend, and whether every goal was met."""
+    headers = ["workload", f"MLflow {MLFLOW_VERSION}", "mltrail", "ratio", "goal", "result"]
+    rows: list[list[str]] = []
+    all_met = True
+    for goal in GOALS:
+        ratio_cell, verdict = "-", "-"
+        if theirs is not None:
+            a, b = _value(goal, ours), _value(goal, theirs)
+            ratio = a / b if goal.higher_is_better else b / a
+            met = ratio >= goal.goal
+            if goal.key == "concurrent" and ours["workloads"]["concurrent"]["errors"]:
+                met = False
+            all_met &= met
+            ratio_cell, verdict = f"{ratio:,.1f}x", "met" if met else "NOT MET"
+        rows.append(
+            [goal.title, _cell(goal, theirs), _cell(goal, ours), ratio_cell, f">= {goal.goal:g}x", verdict]
+        )
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = [f"Backend: {backend}"]
+    for row in [headers, ["-" * w for w in widths], *rows]:
+        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    return "\n".join(lines), all_met
+
+
+def _scaling_note(mode: str) -> str:
+    ours, theirs = MLTRAIL_SIZES[mode], MLFLOW_SIZES[mode]
+    return (
+        f"Sizes ({mode}): log-metric {ours.log_metric_calls:,} calls (MLflow {theirs.log_metric_calls:,}); "
+        f"log-batch {ours.log_batch_calls * 1000:,} points (MLflow {theirs.log_batch_calls * 1000:,}); "
+        f"search {ours.search_runs:,} runs; get-history {ours.history_points:,} points; "
+        f"{CLIENTS} clients x {ours.concurrent_calls_each:,} calls "
+        f"(MLflow x {theirs.concurrent_calls_each:,}). "
+        "Rates compare per-second figures; MLflow's smaller samples favour MLflow."
+    )
+
+
+def _on_sigterm(signum: int, frame: Any) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print one table per backend; exit 1 when a full run misses a goal."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--skip-mlflow", action="store_true", help="run mltrail only")
+    parser.add_argument("--json", type=Path, help="also write the raw results to this file")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+    mode = "quick" if args.quick else "full"
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    mlflow_python = None if args.skip_mlflow else ensure_mlflow_env()
+    if mlflow_python is not None and "postgresql" in backends:
+        _ensure_mlflow_postgres_driver(mlflow_python)
+
+    all_results: dict[str, dict[str, Any]] = {}
+    tables: list[str] = []
+    missed = False
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="mltrail-server-bench-") as tmp:
+        for backend in backends:
+            all_results[backend] = {}
+            all_results[backend]["mltrail"] = run_tool(
+                "mltrail", backend, MLTRAIL_SIZES[mode], Path(tmp) / backend / "mltrail", None
+            )
+            if mlflow_python is not None:
+                all_results[backend]["mlflow"] = run_tool(
+                    "mlflow", backend, MLFLOW_SIZES[mode], Path(tmp) / backend / "mlflow", mlflow_python
+                )
+            table, met = report(backend, all_results[backend]["mltrail"], all_results[backend].get("mlflow"))
+            tables.append(table)
+            missed |= not met
+    print()
+    print("\n\n".join(tables))
+    print()
+    print(_scaling_note(mode))
+    print(f"Total time: {time.perf_counter() - started:,.0f} s")
+    if args.quick:
+        print("(--quick: small sizes; ratios are indicative only)")
+    if args.json:
+        args.json.write_text(json.dumps(all_results, indent=2))
+    return 1 if missed and not args.quick and mlflow_python is not None else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
