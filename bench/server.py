@@ -201,73 +201,125 @@ def _mlflow_seeder(python: Path, uri: str) -> Callable[[Api, str, int], None]:
     return seed
 
 
-def run_tool(
-    tool: str, backend: str, sizes: Sizes, workdir: Path, mlflow_python: Path | None
-) -> dict[str, Any]:
-    """Start one tool's server on a fresh backend, run every workload, measure memory, stop it."""
-    results: dict[str, Any] = {"tool": tool, "backend": backend, "sizes": asdict(sizes)}
-    workdir.mkdir(parents=True)
-    with contextlib.ExitStack() as stack:
-        if backend == "sqlite":
-            uri = f"sqlite:///{workdir / f'{tool}.db'}"
-            server_uri = seed_uri = uri
-        else:
-            database = stack.enter_context(postgres_database(f"bench_{tool}"))
-            server_uri = (
-                f"postgresql+psycopg://{PG_HOST}/{database}"
-                if tool == "mltrail"
-                else f"postgresql://{PG_HOST}/{database}"
-            )
-            seed_uri = server_uri
-        port = free_port()
-        common = ["--backend-store-uri", server_uri, "--artifacts-destination", str(workdir / "artifacts")]
-        common += ["--host", "127.0.0.1", "--port", str(port)]
-        if tool == "mltrail":
-            command = [*_mltrail_command(), *common]
-            seed: Callable[[Api, str, int], None] = _mltrail_seed
-        else:
-            assert mlflow_python is not None
-            command = [str(mlflow_python.parent / "mlflow"), "server", *common]
-            seed = _mlflow_seeder(mlflow_python, seed_uri)
-        server = ServerProcess(tool, command, port, _clean_env(), workdir, workdir / "server.log")
-        stack.callback(server.stop)
-        started = time.perf_counter()
-        server.start()
-        results["startup_seconds"] = time.perf_counter() - started
-        api = Api(server.url)
-        stack.callback(api.close)
+@dataclass
+class ToolServer:
+    """One tool's running server on its fresh backend, and what has been measured on it."""
 
-        def step(label: str, fn: Callable[[], Measure]) -> Measure:
-            print(f"  {backend:<10} {tool:<8} {label} ...", file=sys.stderr, flush=True)
-            measure = fn()
-            print(f"  {'':<10} {'':<8}   {_describe(measure)}", file=sys.stderr, flush=True)
-            return measure
+    tool: str
+    backend: str
+    sizes: Sizes
+    server: ServerProcess
+    api: Api
+    seed: Callable[[Api, str, int], None]
+    startup_seconds: float
+    measures: dict[str, Measure]
 
-        n = sizes
-        measures = {
-            "log_metric": step(
-                f"log-metric x{n.log_metric_calls:,}", lambda: log_metric(api, n.log_metric_calls)
+    def run(self, name: str) -> None:
+        """Run one workload against this server and keep its measure."""
+        n = self.sizes
+        workloads: dict[str, tuple[str, Callable[[], Measure]]] = {
+            "log_metric": (
+                f"log-metric x{n.log_metric_calls:,}",
+                lambda: log_metric(self.api, n.log_metric_calls),
             ),
-            "log_batch": step(
-                f"log-batch {n.log_batch_calls:,} x 1,000", lambda: log_batch(api, n.log_batch_calls)
+            "log_batch": (
+                f"log-batch {n.log_batch_calls:,} x 1,000",
+                lambda: log_batch(self.api, n.log_batch_calls),
             ),
-            "search": step(
+            "search": (
                 f"search {n.search_runs:,} runs",
-                lambda: search_runs(api, n.search_runs, seed, expected_matches(n.search_runs)),
+                lambda: search_runs(self.api, n.search_runs, self.seed, expected_matches(n.search_runs)),
             ),
-            "history": step(
-                f"get-history {n.history_points:,} points", lambda: get_history(api, n.history_points)
+            "history": (
+                f"get-history {n.history_points:,} points",
+                lambda: get_history(self.api, n.history_points),
             ),
-            "concurrent": step(
+            "concurrent": (
                 f"{CLIENTS} clients x {n.concurrent_calls_each:,} log-metric",
-                lambda: concurrent_log_metric(server.url, CLIENTS, n.concurrent_calls_each),
+                lambda: concurrent_log_metric(self.server.url, CLIENTS, n.concurrent_calls_each),
             ),
         }
-        rss, processes = server.rss()
-        results["workloads"] = {name: asdict(m) | {"rate": m.rate} for name, m in measures.items()}
-        results["memory"] = {"rss_bytes": rss, "processes": processes}
-        print(f"  {'':<10} {'':<8}   RSS {rss / 2**20:,.0f} MiB in {processes} processes", file=sys.stderr)
-    return results
+        label, fn = workloads[name]
+        print(f"  {self.backend:<10} {self.tool:<8} {label} ...", file=sys.stderr, flush=True)
+        self.measures[name] = measure = fn()
+        print(f"  {'':<10} {'':<8}   {_describe(measure)}", file=sys.stderr, flush=True)
+
+    def results(self) -> dict[str, Any]:
+        """The raw results, with the RSS of the server's process tree measured now."""
+        rss, processes = self.server.rss()
+        print(
+            f"  {self.backend:<10} {self.tool:<8} RSS {rss / 2**20:,.0f} MiB in {processes} processes",
+            file=sys.stderr,
+            flush=True,
+        )
+        return {
+            "tool": self.tool,
+            "backend": self.backend,
+            "sizes": asdict(self.sizes),
+            "startup_seconds": self.startup_seconds,
+            "workloads": {name: asdict(m) | {"rate": m.rate} for name, m in self.measures.items()},
+            "memory": {"rss_bytes": rss, "processes": processes},
+        }
+
+
+def start_tool(
+    stack: contextlib.ExitStack,
+    tool: str,
+    backend: str,
+    sizes: Sizes,
+    workdir: Path,
+    mlflow_python: Path | None,
+) -> ToolServer:
+    """Start one tool's server on a fresh backend; ``stack`` stops it and drops its database."""
+    workdir.mkdir(parents=True)
+    if backend == "sqlite":
+        server_uri = f"sqlite:///{workdir / f'{tool}.db'}"
+    else:
+        database = stack.enter_context(postgres_database(f"bench_{tool}"))
+        driver = "postgresql+psycopg" if tool == "mltrail" else "postgresql"
+        server_uri = f"{driver}://{PG_HOST}/{database}"
+    port = free_port()
+    common = ["--backend-store-uri", server_uri, "--artifacts-destination", str(workdir / "artifacts")]
+    common += ["--host", "127.0.0.1", "--port", str(port)]
+    seed: Callable[[Api, str, int], None]
+    if tool == "mltrail":
+        command = [*_mltrail_command(), *common]
+        seed = _mltrail_seed
+    else:
+        assert mlflow_python is not None
+        command = [str(mlflow_python.parent / "mlflow"), "server", *common]
+        seed = _mlflow_seeder(mlflow_python, server_uri)
+    server = ServerProcess(tool, command, port, _clean_env(), workdir, workdir / "server.log")
+    stack.callback(server.stop)
+    print(f"  {backend:<10} {tool:<8} starting the server ...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    server.start()
+    startup = time.perf_counter() - started
+    api = Api(server.url)
+    stack.callback(api.close)
+    return ToolServer(tool, backend, sizes, server, api, seed, startup, {})
+
+
+WORKLOAD_ORDER = ("log_metric", "log_batch", "search", "history", "concurrent")
+
+
+def run_backend(backend: str, mode: str, root: Path, mlflow_python: Path | None) -> dict[str, dict[str, Any]]:
+    """Both servers on fresh backends, side by side; each workload runs on one, then the other.
+
+    Taking turns per workload (rather than one tool's whole series, then the other's) exposes
+    both tools to the same background load on a shared machine. Only the server being measured
+    is sent requests; the other one idles.
+    """
+    with contextlib.ExitStack() as stack:
+        servers = [start_tool(stack, "mltrail", backend, MLTRAIL_SIZES[mode], root / "mltrail", None)]
+        if mlflow_python is not None:
+            servers.append(
+                start_tool(stack, "mlflow", backend, MLFLOW_SIZES[mode], root / "mlflow", mlflow_python)
+            )
+        for name in WORKLOAD_ORDER:
+            for server in servers:
+                server.run(name)
+        return {server.tool: server.results() for server in servers}
 
 
 def _describe(m: Measure) -> str:
@@ -366,14 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mltrail-server-bench-") as tmp:
         for backend in backends:
-            all_results[backend] = {}
-            all_results[backend]["mltrail"] = run_tool(
-                "mltrail", backend, MLTRAIL_SIZES[mode], Path(tmp) / backend / "mltrail", None
-            )
-            if mlflow_python is not None:
-                all_results[backend]["mlflow"] = run_tool(
-                    "mlflow", backend, MLFLOW_SIZES[mode], Path(tmp) / backend / "mlflow", mlflow_python
-                )
+            all_results[backend] = run_backend(backend, mode, Path(tmp) / backend, mlflow_python)
             table, met = report(backend, all_results[backend]["mltrail"], all_results[backend].get("mlflow"))
             tables.append(table)
             missed |= not met

@@ -70,6 +70,18 @@ _LAZY: dict[str, str] = {
     },
     "Settings": "mltrail.config",
     **{
+        name: "mltrail.tracing.api"
+        for name in (
+            "SpanType",
+            "flush_traces",
+            "get_current_active_span",
+            "start_span",
+            "trace",
+            "update_current_trace",
+        )
+    },
+    "search_traces": "mltrail.tracing.fluent",
+    **{
         name: _ERRORS
         for name in (
             "AlreadyExistsError",
@@ -106,6 +118,7 @@ __all__ = [
     "RunStatus",
     "RunTag",
     "Settings",
+    "SpanType",
     "TrackingClient",
     "ViewType",
     "__version__",
@@ -117,7 +130,9 @@ __all__ = [
     "delete_tag",
     "end_run",
     "flush",
+    "flush_traces",
     "get_artifact_uri",
+    "get_current_active_span",
     "get_experiment",
     "get_experiment_by_name",
     "get_run",
@@ -140,11 +155,15 @@ __all__ = [
     "search_model_versions",
     "search_registered_models",
     "search_runs",
+    "search_traces",
     "set_experiment",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "start_span",
+    "trace",
+    "update_current_trace",
 ]
 
 if TYPE_CHECKING:

@@ -29,6 +29,7 @@ from mltrail.artifacts.paths import uri_scheme
 from mltrail.config import Settings
 from mltrail.errors import InvalidArgumentError
 from mltrail.registry.store.base import RegistryStore
+from mltrail.tracing.store.base import TraceStore
 from mltrail.tracking.store.base import TrackingStore
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "ARTIFACT_REPOSITORY_GROUP",
     "REGISTRY_STORES",
     "REGISTRY_STORE_GROUP",
+    "TRACE_STORES",
     "TRACKING_STORES",
     "TRACKING_STORE_GROUP",
     "known_artifact_schemes",
@@ -43,6 +45,7 @@ __all__ = [
     "load_object",
     "resolve_artifact_repository",
     "resolve_registry_store",
+    "resolve_trace_store",
     "resolve_tracking_store",
 ]
 
@@ -54,6 +57,8 @@ _SQL_STORE = "mltrail.tracking.store.sql:SqlTrackingStore"
 _REST_STORE = "mltrail.tracking.store.rest:RestTrackingStore"
 _SQL_REGISTRY = "mltrail.registry.store.sql:SqlRegistryStore"
 _REST_REGISTRY = "mltrail.registry.store.rest:RestRegistryStore"
+_SQL_TRACE_STORE = "mltrail.tracing.store.sql:SqlTraceStore"
+_REST_TRACE_STORE = "mltrail.tracing.store.rest:RestTraceStore"
 _LOCAL_REPO = "mltrail.artifacts.local:LocalArtifactRepository"
 _S3_REPO = "mltrail.artifacts.s3:S3ArtifactRepository"
 _HTTP_REPO = "mltrail.artifacts.http:HttpArtifactRepository"
@@ -83,6 +88,12 @@ REGISTRY_STORES: dict[str, _StoreEntry] = {
     for scheme, entry in TRACKING_STORES.items()
 }
 """Built-in registry stores by URI scheme (the registry lives beside the tracking data)."""
+
+TRACE_STORES: dict[str, _StoreEntry] = {
+    scheme: _StoreEntry(_SQL_TRACE_STORE if entry.kind == "sql" else _REST_TRACE_STORE, entry.kind)
+    for scheme, entry in TRACKING_STORES.items()
+}
+"""Built-in trace stores by URI scheme (traces live beside the tracking data)."""
 
 ARTIFACT_REPOSITORIES: dict[str, str] = {
     "": _LOCAL_REPO,
@@ -205,6 +216,28 @@ def resolve_registry_store(uri: str, settings: Settings) -> RegistryStore:
     raise InvalidArgumentError(
         f"Unsupported registry URI {uri!r}: scheme {scheme or '(none)'!r} is not one of {', '.join(known)}"
     )
+
+
+def resolve_trace_store(uri: str, settings: Settings) -> TraceStore:
+    """Build the trace store that serves ``uri`` (the tracking URI).
+
+    Args:
+        uri: ``sqlite:///...``, ``postgresql://...``, ``mysql://...`` or ``http(s)://server``.
+        settings: The configuration the store is built with.
+
+    Returns:
+        A new store instance.
+
+    Raises:
+        InvalidArgumentError: no built-in serves the URI's scheme.
+    """
+    entry = TRACE_STORES.get(uri_scheme(uri))
+    if entry is None:
+        raise InvalidArgumentError(
+            f"Unsupported trace store URI {uri!r}: scheme is not one of {', '.join(sorted(TRACE_STORES))}"
+        )
+    cls: Callable[..., TraceStore] = load_object(entry.target)
+    return cls(uri) if entry.kind == "sql" else cls(uri, settings)
 
 
 def resolve_artifact_repository(

@@ -7,33 +7,30 @@ run), then search, get, list artifacts of the run's model directory, load the mo
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-pytestmark = [
-    pytest.mark.integration,
-    # MLflow warns about any predict() annotation other than list[...]; the model takes frames.
-    pytest.mark.filterwarnings("ignore:.*[Tt]ype hint.*:UserWarning"),
-]
+pytestmark = pytest.mark.integration
 
 mlflow = pytest.importorskip("mlflow", reason="the compatibility tests drive the real mlflow client")
-pd = pytest.importorskip("pandas")
+pytest.importorskip("pandas", reason="mlflow.search_logged_models returns a pandas DataFrame")
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import LoggedModelStatus  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
+from mlflow.pyfunc.model import PythonModel  # noqa: E402
 
 from tests.compat.conftest import unique  # noqa: E402
 
 
-class AddN(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class AddN(PythonModel):
     """Adds ``n`` to every input value."""
 
     def __init__(self, n: int) -> None:
         self.n = n
 
-    def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
-        return model_input + self.n
+    def predict(
+        self, context: object, model_input: list[int], params: dict[str, object] | None = None
+    ) -> list[int]:
+        return [value + self.n for value in model_input]
 
 
 def test_log_search_get_list_and_load(tracking_uri: str) -> None:
@@ -74,7 +71,9 @@ def test_log_search_get_list_and_load(tracking_uri: str) -> None:
     assert list(frame["model_id"]) == [model_id]
 
     client = MlflowClient(tracking_uri)
-    assert {o.model_id for o in client.get_run(run_id).outputs.model_outputs} == {model_id}
+    outputs = client.get_run(run_id).outputs
+    assert outputs is not None
+    assert {o.model_id for o in outputs.model_outputs} == {model_id}
     # Listing a run directory asks the server for the run's logged models first.
     listed = {f.path for f in client.list_artifacts(run_id, "adder")}
     assert {"adder/MLmodel", "adder/python_model.pkl"} <= listed
@@ -82,10 +81,9 @@ def test_log_search_get_list_and_load(tracking_uri: str) -> None:
     assert {"MLmodel", "python_model.pkl"} <= model_files
 
     loaded = mlflow.pyfunc.load_model(f"models:/{model_id}")
-    result = loaded.predict(pd.DataFrame({"x": [1, 2, 3]}))
-    assert list(result["x"]) == [3, 4, 5]
+    assert loaded.predict([1, 2, 3]) == [3, 4, 5]
     by_run = mlflow.pyfunc.load_model(f"runs:/{run_id}/adder")
-    assert list(by_run.predict(pd.DataFrame({"x": [10]}))["x"]) == [12]
+    assert by_run.predict([10]) == [12]
 
 
 def test_client_logged_model_api(tracking_uri: str) -> None:

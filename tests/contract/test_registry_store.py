@@ -438,7 +438,11 @@ def test_search_registered_models_order_and_paging(store: RegistryStore) -> None
     store.update_registered_model("Beta", "touched")
     names = [m.name for m in store.search_registered_models(order_by=["last_updated_timestamp DESC"])]
     assert names[0] == "Beta"
-    assert [m.name for m in store.search_registered_models(order_by=["name DESC"])] == ["gamma", "alpha", "Beta"]
+    assert [m.name for m in store.search_registered_models(order_by=["name DESC"])] == [
+        "gamma",
+        "alpha",
+        "Beta",
+    ]
     assert [m.name for m in store.search_registered_models(order_by=["timestamp ASC"])][-1] == "Beta"
     first = store.search_registered_models(max_results=2)
     assert [m.name for m in first] == ["Beta", "alpha"] and first.next_page_token
@@ -475,6 +479,12 @@ def test_search_excludes_prompts_unless_asked(store: RegistryStore) -> None:
     assert [m.name for m in asked] == ["prompt"]
     assert store.search_model_versions().items == []
     assert len(store.search_model_versions("tags.`mlflow.prompt.is_prompt` = 'true'").items) == 1
+    # MLflow clients add this clause to every search; models without the tag still match.
+    added = "name LIKE '%' AND tags.`mlflow.prompt.is_prompt` != 'true'"
+    assert [m.name for m in store.search_registered_models(added)] == ["model"]
+    assert [m.name for m in store.search_registered_models("tags.`mlflow.prompt.is_prompt` != 'false'")] == [
+        "prompt"
+    ]
 
 
 def test_search_model_versions_filters(backend: RegistryBackend, store: RegistryStore) -> None:
@@ -517,11 +527,15 @@ def test_search_model_versions_order_and_paging(store: RegistryStore) -> None:
     _versions(store, "b", 1)
     default = [(v.name, v.version) for v in store.search_model_versions()]
     assert default[0] == ("b", "1")
-    ordered = [(v.name, v.version) for v in store.search_model_versions(order_by=["name", "version_number DESC"])]
+    ordered = [
+        (v.name, v.version) for v in store.search_model_versions(order_by=["name", "version_number DESC"])
+    ]
     assert ordered == [("a", "2"), ("a", "1"), ("b", "1")]
     page = store.search_model_versions(max_results=2, order_by=["version_number"])
     assert len(page) == 2 and page.next_page_token
-    rest = store.search_model_versions(max_results=2, order_by=["version_number"], page_token=page.next_page_token)
+    rest = store.search_model_versions(
+        max_results=2, order_by=["version_number"], page_token=page.next_page_token
+    )
     assert len(rest) == 1 and rest.next_page_token is None
     with pytest.raises(InvalidArgumentError):
         store.search_model_versions(max_results=200_001)
@@ -576,7 +590,9 @@ def test_runs_source_needs_matching_run_id(backend: RegistryBackend, store: Regi
         store.create_model_version("m", f"runs:/{run.info.run_id}/model")
 
 
-def test_models_source_resolves_to_the_referenced_version(backend: RegistryBackend, store: RegistryStore) -> None:
+def test_models_source_resolves_to_the_referenced_version(
+    backend: RegistryBackend, store: RegistryStore
+) -> None:
     run = _run(backend)
     store.create_registered_model("base")
     store.create_model_version("base", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)

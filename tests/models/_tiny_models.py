@@ -103,4 +103,5 @@ def pipeline(task: str, seed: int = 0) -> Any:
     import transformers
 
     build = {"text-classification": classifier, "feature-extraction": encoder, "text-generation": generator}
-    return transformers.pipeline(task, model=build[task](seed), tokenizer=tokenizer())
+    make: Any = transformers.pipeline  # typed per literal task; the task here is a plain str
+    return make(task, model=build[task](seed), tokenizer=tokenizer())

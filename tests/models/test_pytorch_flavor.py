@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
 import sys
 import textwrap
 import warnings
@@ -15,18 +16,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-torch = pytest.importorskip("torch", reason="the pytorch flavor tests need torch (mltrail[pytorch])")
+pytest.importorskip("torch", reason="the pytorch flavor tests need torch (mltrail[pytorch])")
 pytest.importorskip("safetensors", reason="the state_dict format needs safetensors (mltrail[pytorch])")
 
-import mltrail.pyfunc  # noqa: E402
-import mltrail.pytorch  # noqa: E402
-from mltrail.errors import InvalidArgumentError  # noqa: E402
-from mltrail.models.flavors.pytorch import PytorchImplementation  # noqa: E402
-from mltrail.models.flavors.torch_archive import check_pt2_archive  # noqa: E402
-from mltrail.models.model import Model  # noqa: E402
-from mltrail.models.schema import TensorSpec  # noqa: E402
+import torch
 
-from ._tiny_models import TinyNet, tiny_net  # noqa: E402
+import mltrail.pyfunc
+import mltrail.pytorch
+from mltrail.errors import InvalidArgumentError
+from mltrail.models.flavors.pytorch import PytorchImplementation
+from mltrail.models.flavors.torch_archive import check_pt2_archive
+from mltrail.models.model import Model
+from mltrail.models.schema import TensorSpec
+
+from ._tiny_models import TinyNet, tiny_net
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +170,20 @@ def test_pickle_format_needs_an_explicit_opt_in(tmp_path: Path, net: TinyNet, ba
     np.testing.assert_allclose(_expected(loaded, batch), _expected(net, batch), rtol=1e-5, atol=1e-6)
 
 
+def test_pickle_format_loads_with_weights_only_when_its_classes_are_registered(
+    tmp_path: Path, net: TinyNet, batch: np.ndarray
+) -> None:
+    mltrail.pytorch.save_model(net, tmp_path / "m", serialization_format="pickle")
+    with pytest.raises(
+        InvalidArgumentError, match=r"weights_only=True\) refused it \(it needs \S*_tiny_models\.TinyNet\)"
+    ):
+        mltrail.pytorch.load_model(tmp_path / "m")
+    with torch.serialization.safe_globals([TinyNet, torch.nn.Linear]):
+        loaded = mltrail.pytorch.load_model(tmp_path / "m")
+    assert isinstance(loaded, TinyNet)
+    np.testing.assert_allclose(_expected(loaded, batch), _expected(net, batch), rtol=1e-5, atol=1e-6)
+
+
 class _Marker:
     """Unpickling this creates a directory: stands for any code a crafted file could run."""
 
@@ -189,7 +206,9 @@ def _replace_record(archive: Path, suffix: str, content: bytes) -> None:
             target.writestr(record, data)
 
 
-def test_pt2_archive_with_a_pickled_payload_is_refused(tmp_path: Path, net: TinyNet, batch: np.ndarray) -> None:
+def test_pt2_archive_with_a_pickled_payload_is_refused(
+    tmp_path: Path, net: TinyNet, batch: np.ndarray
+) -> None:
     mltrail.pytorch.save_model(net, tmp_path / "m", input_example=batch[:2])
     archive = tmp_path / "m" / "data" / "model.pt2"
     check_pt2_archive(archive)  # a genuine export passes
@@ -198,11 +217,40 @@ def test_pt2_archive_with_a_pickled_payload_is_refused(tmp_path: Path, net: Tiny
     torch.save(((torch.zeros(1), _Marker(marker)), {}), buffer)
     _replace_record(archive, "data/sample_inputs/model.pt", buffer.getvalue())
 
-    with pytest.raises(InvalidArgumentError, match=r"record 'data/sample_inputs/model.pt'.*allow_pickle=True"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"record 'data/sample_inputs/model.pt'.*allow_pickle=True"
+    ):
         mltrail.pytorch.load_model(tmp_path / "m")
     assert not marker.exists()
     # The same archive loaded without the check runs the payload, which is why it is refused.
     with pytest.raises(Exception):  # noqa: B017 - torch rejects the odd sample inputs after unpickling
+        mltrail.pytorch.load_model(tmp_path / "m", allow_pickle=True)
+    assert marker.is_dir()
+
+
+def test_pt2_graph_with_python_in_a_shape_expression_is_refused(
+    tmp_path: Path, net: TinyNet, batch: np.ndarray
+) -> None:
+    mltrail.pytorch.save_model(net, tmp_path / "m", input_example=batch[:3])
+    archive = tmp_path / "m" / "data" / "model.pt2"
+    marker = tmp_path / "code-ran"
+    with zipfile.ZipFile(archive) as source:
+        name = next(n for n in source.namelist() if n.endswith("models/model.json"))
+        graph = source.read(name).decode()
+    assert "Symbol(" in graph  # the dynamic batch dimension is stored as a sympy expression
+    crafted = re.sub(
+        r'"expr_str": "[^"]*"',
+        f"\"expr_str\": \"__import__('os').makedirs('{marker}') or 1\"",
+        graph,
+        count=1,
+    )
+    _replace_record(archive, "models/model.json", crafted.encode())
+
+    with pytest.raises(InvalidArgumentError, match=r"models/model.json.*__import__"):
+        mltrail.pytorch.load_model(tmp_path / "m")
+    assert not marker.exists()
+    # torch itself evaluates the expression while loading, which is why the check exists.
+    with pytest.raises(Exception):  # noqa: B017 - the crafted expression is not a valid shape
         mltrail.pytorch.load_model(tmp_path / "m", allow_pickle=True)
     assert marker.is_dir()
 
@@ -217,7 +265,9 @@ def test_pt2_archive_with_unknown_records_is_refused(tmp_path: Path, net: TinyNe
         check_pt2_archive(archive)
 
 
-def test_pyfunc_wrapper_takes_arrays_frames_and_tensors(tmp_path: Path, net: TinyNet, batch: np.ndarray) -> None:
+def test_pyfunc_wrapper_takes_arrays_frames_and_tensors(
+    tmp_path: Path, net: TinyNet, batch: np.ndarray
+) -> None:
     expected = _expected(net, batch)
     mltrail.pytorch.save_model(net, tmp_path / "m", input_example=batch[:2])
     model = mltrail.pyfunc.load_model(tmp_path / "m")
@@ -241,7 +291,7 @@ def test_invalid_options(tmp_path: Path, net: TinyNet) -> None:
         mltrail.pytorch.save_model(net, tmp_path / "a", serialization_format="onnx")
     with pytest.raises(InvalidArgumentError, match="needs an input_example"):
         mltrail.pytorch.save_model(net, tmp_path / "b", serialization_format="pt2")
-    with pytest.raises(InvalidArgumentError, match="torch.nn.Module"):
+    with pytest.raises(InvalidArgumentError, match=r"torch\.nn\.Module"):
         mltrail.pytorch.save_model(object(), tmp_path / "c")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
@@ -254,3 +304,20 @@ def test_flavor_is_registered(tmp_path: Path, net: TinyNet) -> None:
     assert isinstance(flavor_for_loader_module("mlflow.pytorch"), PytorchFlavor)
     meta = get_flavor("pytorch").save(net, tmp_path / "m")
     assert Model.load(tmp_path / "m").flavors["pytorch"] == meta.flavors["pytorch"]
+
+
+def test_importing_the_flavors_imports_no_framework() -> None:
+    import json
+    import subprocess
+
+    probe = (
+        "import json, sys\n"
+        "import mltrail.pytorch, mltrail.transformers\n"
+        "import mltrail.models.flavors.pytorch, mltrail.models.flavors.transformers\n"
+        "heavy = ['torch', 'transformers', 'safetensors', 'numpy', 'pandas']\n"
+        "print(json.dumps([m for m in heavy if m in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(done.stdout) == []

@@ -91,9 +91,10 @@ def test_components_round_trip(saved: dict[str, Any]) -> None:
     assert sorted(parts) == ["model", "task", "tokenizer"]
     assert parts["task"] == "text-classification"
     encoded = parts["tokenizer"](TEXTS, return_tensors="pt", padding=True)
-    assert encoded["input_ids"].tolist() == pipe.tokenizer(TEXTS, return_tensors="pt", padding=True)[
-        "input_ids"
-    ].tolist()
+    assert (
+        encoded["input_ids"].tolist()
+        == pipe.tokenizer(TEXTS, return_tensors="pt", padding=True)["input_ids"].tolist()
+    )
     import torch
 
     with torch.no_grad():
@@ -152,11 +153,15 @@ def test_model_and_tokenizer_dict(tmp_path: Path) -> None:
     model, tok = classifier(), tokenizer()
     with pytest.raises(InvalidArgumentError, match="task"):
         mltrail.transformers.save_model({"model": model, "tokenizer": tok}, tmp_path / "no-task")
-    mltrail.transformers.save_model({"model": model, "tokenizer": tok}, tmp_path / "m", task="text-classification")
+    mltrail.transformers.save_model(
+        {"model": model, "tokenizer": tok}, tmp_path / "m", task="text-classification"
+    )
     reference = transformers.pipeline("text-classification", model=model, tokenizer=tok)
     assert mltrail.transformers.load_model(tmp_path / "m")(TEXTS) == reference(TEXTS)
     with pytest.raises(InvalidArgumentError, match="Unknown transformers components"):
-        mltrail.transformers.save_model({"model": model, "vocoder": tok}, tmp_path / "x", task="text-classification")
+        mltrail.transformers.save_model(
+            {"model": model, "vocoder": tok}, tmp_path / "x", task="text-classification"
+        )
 
 
 def test_pickled_weights_need_an_opt_in(tmp_path: Path, saved: dict[str, Any]) -> None:

@@ -17,8 +17,10 @@ from mltrail.cli._context import CliState, to_click_error
 from mltrail.cli.db import db
 from mltrail.cli.experiments import experiments
 from mltrail.cli.gc import gc
+from mltrail.cli.models import models
 from mltrail.cli.runs import runs
 from mltrail.cli.server import server_command
+from mltrail.cli.traces import traces
 from mltrail.config import DEFAULT_TRACKING_URI, Settings
 from mltrail.errors import MltrailError
 
@@ -61,4 +63,6 @@ main.add_command(experiments)
 main.add_command(runs)
 main.add_command(db)
 main.add_command(gc)
+main.add_command(models)
 main.add_command(server_command)
+main.add_command(traces)

@@ -20,6 +20,7 @@ from mltrail.db.engine import Database, get_database
 from mltrail.db.schema import metadata
 from mltrail.db.schema_logged_models import logged_models as _registers_logged_model_tables  # noqa: F401
 from mltrail.db.schema_registry import registered_models as _registers_registry_tables  # noqa: F401
+from mltrail.db.schema_tracing import trace_info as _registers_tracing_tables  # noqa: F401
 
 __all__ = ["check", "current_revision", "downgrade", "head_revision", "upgrade"]
 

@@ -13,26 +13,38 @@ from mltrail.registry.client import RegistryClient
 from mltrail.registry.entities import ModelVersion, RegisteredModel
 from mltrail.registry.search import MODEL_SEARCH_MAX_RESULTS_DEFAULT, VERSION_SEARCH_MAX_RESULTS_DEFAULT
 from mltrail.tracking._fluent_state import default_client
+from mltrail.tracking.client import TrackingClient
 from mltrail.tracking.entities import Page
 
 __all__ = ["register_model", "registry_client", "search_model_versions", "search_registered_models"]
 
 _lock = threading.Lock()
 _client: RegistryClient | None = None
+_owner: TrackingClient | None = None
 
 
 def registry_client() -> RegistryClient:
-    """The registry client of the fluent API's current tracking URI (rebuilt when the URI changes)."""
-    global _client
+    """The registry client beside the fluent API's tracking client (rebuilt when that one changes)."""
+    global _client, _owner
     tracking = default_client()
     with _lock:
-        if _client is None or _client.tracking_uri != tracking.tracking_uri:
+        if _client is None or _owner is not tracking:
             if _client is not None:
                 _client.close()
             _client = RegistryClient(
                 tracking.tracking_uri, settings=tracking.settings, tracking_store=tracking.store
             )
+            _owner = tracking
         return _client
+
+
+def _reset() -> None:
+    """Close the cached registry client (for test fixtures)."""
+    global _client, _owner
+    with _lock:
+        old, _client, _owner = _client, None, None
+    if old is not None:
+        old.close()
 
 
 def register_model(model_uri: str, name: str, tags: Mapping[str, str] | None = None) -> ModelVersion:

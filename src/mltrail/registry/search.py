@@ -24,6 +24,7 @@ __all__ = [
     "parse_model_order_by",
     "parse_version_filter",
     "parse_version_order_by",
+    "without_prompt_clauses",
 ]
 
 MODEL_SEARCH_MAX_RESULTS_DEFAULT = 100
@@ -120,11 +121,18 @@ def parse_version_order_by(order_by: Sequence[str] | None) -> list[OrderKey]:
 
 
 def asks_for_prompts(clauses: Sequence[Comparison]) -> bool:
-    """Whether a filter explicitly selects prompts (``tags.`mlflow.prompt.is_prompt` = 'true'``)."""
-    return any(
-        c.entity is EntityType.TAG and c.key == _PROMPT_TAG and c.comparator == "=" and c.value == "true"
-        for c in clauses
-    )
+    """Whether a filter selects prompts: ``tags.`mlflow.prompt.is_prompt` = 'true'`` (or ``!= 'false'``)."""
+    for c in clauses:
+        if c.entity is EntityType.TAG and c.key == _PROMPT_TAG and isinstance(c.value, str):
+            return (c.comparator == "=" and c.value.lower() == "true") or (
+                c.comparator == "!=" and c.value.lower() == "false"
+            )
+    return False
+
+
+def without_prompt_clauses(clauses: Sequence[Comparison]) -> list[Comparison]:
+    """The clauses minus those on the prompt tag (which MLflow clients add to every search)."""
+    return [c for c in clauses if not (c.entity is EntityType.TAG and c.key == _PROMPT_TAG)]
 
 
 def check_max_results(max_results: object, limit: int) -> int:

@@ -29,9 +29,12 @@ from mltrail.server.routers import (
     misc,
     model_aliases,
     model_versions,
+    otlp,
     registered_models,
     runs,
+    traces,
 )
+from mltrail.server.routing import RpcRoute
 from mltrail.server.settings import ServerSettings
 from mltrail.tracking.store.base import TrackingStore
 
@@ -48,6 +51,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     registered_models.router,
     model_versions.router,
     model_aliases.router,
+    traces.router,
+    otlp.router,
 )
 
 
@@ -87,6 +92,7 @@ def create_app(settings: ServerSettings, *, store: TrackingStore | None = None) 
         openapi_url=None,
         lifespan=lifespan,
     )
+    app.router.route_class = RpcRoute
     for router in ROUTERS:
         _mount(app, router)
     install_error_handlers(app)

@@ -25,6 +25,8 @@ from mltrail.registry.store.base import RegistryStore
 from mltrail.server.parsing import Message, parse_request
 from mltrail.server.permissions import PermissionRegistry
 from mltrail.server.settings import ServerSettings
+from mltrail.tracing.store.base import TraceStore
+from mltrail.tracing.store.factory import resolve_trace_store
 from mltrail.tracking.store.base import TrackingStore
 from mltrail.tracking.wire import dumps
 
@@ -37,6 +39,7 @@ __all__ = [
     "get_store",
     "json_response",
     "request_fields",
+    "request_message_of",
 ]
 
 _PROXY_MARKER = "/api/2.0/mlflow-artifacts/artifacts"
@@ -57,6 +60,7 @@ class ServerContext:
     store: TrackingStore
     permissions: PermissionRegistry = field(default_factory=lambda: PermissionRegistry({}))
     registry_store: RegistryStore | None = None
+    trace_store: TraceStore | None = None
     _destination: ArtifactRepository | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -95,11 +99,22 @@ class ServerContext:
                 )
             return self.registry_store
 
+    @property
+    def traces(self) -> TraceStore:
+        """The trace store (resolved from the backend store URI on first use)."""
+        with self._lock:
+            if self.trace_store is None:
+                uri = self.settings.backend_store_uri
+                self.trace_store = resolve_trace_store(uri, self.tracking_settings)
+            return self.trace_store
+
     def close(self) -> None:
         """Release the stores' resources."""
         self.store.close()
         if self.registry_store is not None:
             self.registry_store.close()
+        if self.trace_store is not None:
+            self.trace_store.close()
 
 
 async def get_context(request: Request) -> ServerContext:
@@ -119,6 +134,9 @@ ContextDep = Annotated[ServerContext, Depends(get_context)]
 StoreDep = Annotated[TrackingStore, Depends(get_store)]
 
 
+_REQUEST_MESSAGES: dict[Callable[..., Any], Message] = {}
+
+
 def request_fields(message: Message) -> Callable[[Request], Awaitable[dict[str, Any]]]:
     """A dependency that parses the request as ``message`` (see :mod:`mltrail.server.parsing`)."""
 
@@ -126,7 +144,13 @@ def request_fields(message: Message) -> Callable[[Request], Awaitable[dict[str, 
         return await parse_request(request, message)
 
     dependency.__name__ = f"parse_{message.name}"
+    _REQUEST_MESSAGES[dependency] = message
     return dependency
+
+
+def request_message_of(dependency: Callable[..., Any]) -> Message | None:
+    """The message a :func:`request_fields` dependency parses, or None for any other callable."""
+    return _REQUEST_MESSAGES.get(dependency)
 
 
 EMPTY: Mapping[str, Any] = {}

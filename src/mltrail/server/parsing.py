@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,7 @@ class Message:
     fields: tuple[Field, ...]
     _lookup: dict[str, Field] = field(init=False, repr=False, compare=False)
     required: tuple[Field, ...] = field(init=False, repr=False, compare=False)
+    _plain: dict[str, _Converter] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         lookup: dict[str, Field] = {}
@@ -66,6 +67,7 @@ class Message:
             lookup[f.json_name] = f
         object.__setattr__(self, "_lookup", lookup)
         object.__setattr__(self, "required", tuple(f for f in self.fields if f.required))
+        object.__setattr__(self, "_plain", {f.name: _plain_converter(f) for f in self.fields})
 
     def field_for(self, key: str) -> Field | None:
         """The field named ``key`` in either spelling, or None."""
@@ -205,8 +207,107 @@ def _value(f: Field, value: Any) -> Any:
     return _scalar(f, value)
 
 
+# The plain path: requests as MLflow's clients send them (snake_case names, values of the exact
+# JSON type) are parsed by one converter per field, with no per-field dispatch on the kind. Any
+# other value makes the converter answer _NOT_PLAIN and the whole request is parsed again by
+# _parse, which implements every rule and builds the error messages; both give the same result.
+_NOT_PLAIN: Any = object()
+_Converter = Callable[[Any], Any]
+
+
+def _plain_string(value: Any) -> Any:
+    return value if type(value) is str else _NOT_PLAIN
+
+
+def _plain_double(value: Any) -> Any:
+    kind = type(value)
+    if kind is float:
+        return value
+    return float(value) if kind is int else _NOT_PLAIN
+
+
+def _plain_integer(low: int, high: int) -> _Converter:
+    def convert(value: Any) -> Any:
+        return value if type(value) is int and low <= value <= high else _NOT_PLAIN
+
+    return convert
+
+
+def _not_plain(value: Any) -> Any:
+    return _NOT_PLAIN
+
+
+def _plain_message(message: Message) -> _Converter:
+    def convert(value: Any) -> Any:
+        if type(value) is not dict:
+            return _NOT_PLAIN
+        parsed = _parse_plain(value, message)
+        return _NOT_PLAIN if parsed is None else parsed
+
+    return convert
+
+
+def _plain_repeated(item: _Converter) -> _Converter:
+    def convert(value: Any) -> Any:
+        if type(value) is not list:
+            return _NOT_PLAIN
+        items = [item(v) for v in value]
+        return _NOT_PLAIN if _NOT_PLAIN in items else items
+
+    return convert
+
+
+def _plain_converter(f: Field) -> _Converter:
+    single: _Converter
+    if f.kind is Kind.STRING:
+        single = _plain_string
+    elif f.kind is Kind.DOUBLE:
+        single = _plain_double
+    elif f.kind is Kind.INT64:
+        single = _plain_integer(_INT64_MIN, _INT64_MAX)
+    elif f.kind is Kind.INT32:
+        single = _plain_integer(_INT32_MIN, _INT32_MAX)
+    elif f.kind is Kind.MESSAGE and f.message is not None:
+        single = _plain_message(f.message)
+    else:
+        single = _not_plain  # enums and booleans have several spellings: the full parser reads them
+    return _plain_repeated(single) if f.repeated else single
+
+
+def _parse_plain(obj: dict[str, Any], message: Message) -> dict[str, Any] | None:
+    """``_parse``'s result for a plain object, or None when the object needs the full parser."""
+    result: dict[str, Any] = {}
+    plain = message._plain
+    lookup = message._lookup
+    for key, value in obj.items():
+        convert = plain.get(key)
+        if convert is None:
+            if key in lookup:
+                return None  # the lowerCamel spelling: conflicts are checked by _parse
+            continue
+        if value is None:
+            continue
+        parsed = convert(value)
+        if parsed is _NOT_PLAIN:
+            return None
+        result[key] = parsed
+    for f in message.required:
+        present = result.get(f.name)
+        if present is None or present == "" or (f.repeated and not present):
+            return None
+    return result
+
+
 def _parse(obj: Mapping[str, Any], message: Message) -> dict[str, Any]:
     """Parse one object and check its required fields; raises ``_FieldError`` or a conflict."""
+    if type(obj) is dict:
+        parsed = _parse_plain(obj, message)
+        if parsed is not None:
+            return parsed
+    return _parse_full(obj, message)
+
+
+def _parse_full(obj: Mapping[str, Any], message: Message) -> dict[str, Any]:
     result: dict[str, Any] = {}
     seen: dict[str, str] = {}
     lookup = message._lookup

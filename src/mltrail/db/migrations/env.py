@@ -11,6 +11,7 @@ from alembic import context
 from mltrail.db.schema import metadata
 from mltrail.db.schema_logged_models import logged_models as _registers_logged_model_tables  # noqa: F401
 from mltrail.db.schema_registry import registered_models as _registers_registry_tables  # noqa: F401
+from mltrail.db.schema_tracing import trace_info as _registers_tracing_tables  # noqa: F401
 
 _connection = context.config.attributes["connection"]
 context.configure(

@@ -13,8 +13,9 @@ Formats (``serialization_format``) and why the default is what it is:
   or export fails (TorchScript is deprecated by PyTorch, hence second).
 - ``"state_dict"``: the weights in safetensors plus the model's class (``module:Class``) and
   constructor kwargs; the class is imported (from ``code_paths`` copied into ``code/``) and rebuilt.
-- ``"pickle"``: ``torch.save`` of the whole module. Only when asked for; loading needs
-  ``allow_pickle=True``.
+- ``"pickle"``: ``torch.save`` of the whole module. Only when asked for. Loading first tries
+  ``torch.load(weights_only=True)``, which works when the model's classes are registered with
+  ``torch.serialization.add_safe_globals``; a full unpickle needs ``allow_pickle=True``.
 
 Files and MLmodel keys follow ``mlflow.pytorch`` (``data/model.pt2``, ``data/model.pth`` with
 ``pickle_module_info.txt``, python_function ``loader_module: mlflow.pytorch``), so each loads
@@ -27,6 +28,7 @@ import importlib
 import json
 import logging
 import os
+import pickle
 import re
 import warnings
 import zipfile
@@ -40,7 +42,13 @@ from mltrail.models.flavor import Flavor
 from mltrail.models.flavors.torch_archive import check_pt2_archive, import_torch, pickle_globals
 from mltrail.models.input_example import split_example
 from mltrail.models.model import Model
-from mltrail.models.packaging import add_code_to_path, copy_code_paths, finish_model, new_model_dir, pyfunc_conf
+from mltrail.models.packaging import (
+    add_code_to_path,
+    copy_code_paths,
+    finish_model,
+    new_model_dir,
+    pyfunc_conf,
+)
 
 __all__ = ["SERIALIZATION_FORMATS", "PytorchFlavor", "PytorchImplementation"]
 
@@ -218,10 +226,12 @@ class PytorchFlavor(Flavor):
                 requirements += _requirement("safetensors")
                 requirements += infer_requirements(modules=[type(model).__module__])
             elif model_init_kwargs:
-                raise InvalidArgumentError("model_init_kwargs applies only to serialization_format='state_dict'")
+                raise InvalidArgumentError(
+                    "model_init_kwargs applies only to serialization_format='state_dict'"
+                )
             if fmt == "pickle":
                 requirements += infer_requirements(modules=_modules_in_torch_save(data_dir / _FILES[fmt]))
-            pyfunc_extra: dict[str, Any] = {"data": _DATA_DIR, "code": code, "model_config": {"device": None}}
+            pyfunc_extra: dict[str, Any] = {"data": _DATA_DIR, "code": code, "config": {"device": None}}
             if fmt in ("pickle", "torchscript"):
                 (data_dir / _PICKLE_MODULE_FILE).write_text("pickle", encoding="utf-8")
                 pyfunc_extra["pickle_module_name"] = "pickle"
@@ -235,7 +245,9 @@ class PytorchFlavor(Flavor):
                 requirements=sorted(set(requirements), key=str.lower),
                 predict=impl.predict,
                 signature=signature,
-                input_example=_serializable_example(torch, input_example) if input_example is not None else None,
+                input_example=_serializable_example(torch, input_example)
+                if input_example is not None
+                else None,
                 pip_requirements=pip_requirements,
                 extra_pip_requirements=extra_pip_requirements,
                 metadata=metadata,
@@ -318,16 +330,7 @@ class PytorchFlavor(Flavor):
         elif fmt == "state_dict":
             model = _rebuild(directory, conf, file)
         elif fmt == "pickle":
-            if not allow_pickle:
-                raise InvalidArgumentError(
-                    f"Loading this model would execute pickled code: {file.name!r} is a torch.save pickle "
-                    "of the whole module, which cannot be read with torch.load(weights_only=True), and "
-                    "unpickling runs whatever code the file contains. Only if you trust where the model "
-                    "came from, opt in with load_model(..., allow_pickle=True)."
-                )
-            # The pickle names the model's classes, which may live in the model's code/ directory.
-            add_code_to_path(directory, conf)
-            model = torch.load(str(file), map_location=device or "cpu", weights_only=False)
+            model = _load_pickle(torch, directory, conf, file, device, allow_pickle)
         else:
             raise InvalidArgumentError(f"Unknown serialization_format {fmt!r} in the MLmodel file")
         if device is not None:
@@ -342,8 +345,35 @@ class PytorchFlavor(Flavor):
         model_config: Mapping[str, Any] | None = None,
     ) -> PytorchImplementation:
         """Load the module for prediction; ``model_config={"device": ...}`` picks the device."""
-        device = str((model_config or {}).get("device") or "cpu")
+        conf = Model.load(path).flavors.get("python_function", {})
+        config = {**dict(conf.get("config") or {}), **dict(model_config or {})}
+        device = str(config.get("device") or "cpu")
         return PytorchImplementation(self.load(path, allow_pickle=allow_pickle, device=device), device)
+
+
+def _load_pickle(
+    torch: Any, directory: Path, conf: Mapping[str, Any], file: Path, device: str | None, allow_pickle: bool
+) -> Any:
+    """Load a ``torch.save`` pickle: ``weights_only=True`` first, a full unpickle only on opt-in."""
+    location = device or "cpu"
+    try:
+        # Succeeds when every class in the file is one torch trusts by default or the caller
+        # registered with torch.serialization.add_safe_globals; nothing else is constructed.
+        return torch.load(str(file), map_location=location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if not allow_pickle:
+            found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+            reason = f"it needs {found.group(1)}" if found else str(exc).splitlines()[0]
+            raise InvalidArgumentError(
+                f"Loading this model would execute pickled code: {file.name!r} is a torch.save pickle of "
+                f"the whole module and torch.load(weights_only=True) refused it ({reason}); a full "
+                "unpickle runs whatever code the file contains. Only if you trust where the model came "
+                "from, opt in with load_model(..., allow_pickle=True), or register the model's classes "
+                "with torch.serialization.add_safe_globals to load it with weights_only=True."
+            ) from exc
+    # The pickle names the model's classes, which may live in the model's code/ directory.
+    add_code_to_path(directory, conf)
+    return torch.load(str(file), map_location=location, weights_only=False)
 
 
 def _import_safetensors() -> Any:

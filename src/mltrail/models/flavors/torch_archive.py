@@ -5,7 +5,10 @@
 the sample inputs when the restricted unpickler refuses them) and can bundle native AOTInductor
 libraries. :func:`check_pt2_archive` refuses every record that is not plain text, JSON, a raw
 tensor payload, or a ``torch.save`` stream that references only tensor-rebuilding globals and
-loads with ``torch.load(weights_only=True)``.
+loads with ``torch.load(weights_only=True)``. The graph JSON is checked too: torch turns symbolic
+shape expressions into objects with ``sympy.sympify`` (which evaluates Python) and resolves call
+targets by attribute lookup on ``torch``, so only plain shape arithmetic and ``torch.ops``,
+``_operator`` and ``math`` targets are accepted.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import pickletools
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +43,30 @@ _SAFE_GLOBALS = frozenset(
         "builtins.set",
         "builtins.complex",
     }
+)
+_EXPR_NAMES = frozenset(
+    {
+        # sympy constructors and assumptions that torch's serializer writes
+        "Symbol", "Integer", "Float", "Rational", "True", "False", "oo", "zoo", "nan",
+        "positive", "negative", "nonnegative", "nonpositive", "integer", "real", "finite",
+        # arithmetic and logic
+        "Add", "Mul", "Pow", "Max", "Min", "Abs", "Mod", "floor", "ceiling", "sqrt", "Piecewise",
+        "Eq", "Ne", "Lt", "Le", "Gt", "Ge", "And", "Or", "Not",
+        # torch.utils._sympy.functions, which the deserializer passes to sympify
+        "FloorDiv", "ModularIndexing", "Where", "PythonMod", "CleanDiv", "CeilToInt", "FloorToInt",
+        "CeilDiv", "LShift", "RShift", "PowByNatural", "FloatPow", "FloatTrueDiv", "IntTrueDiv",
+        "IsNonOverlappingAndDenseIndicator", "TruncToFloat", "TruncToInt", "RoundToInt",
+        "RoundDecimal", "ToFloat", "Identity",
+    }
+)  # fmt: skip
+_SYMBOL_NAME = re.compile(r"[a-z]+\d+")
+_EXPR_STRING = re.compile(r"'([a-z]+\d+)'")
+_EXPR_NUMBER = re.compile(r"\d+(?:\.\d*)?(?:e[+-]?\d+)?")
+_EXPR_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_EXPR_OTHER = re.compile(r"[\s+\-*/%(),=<>!&|~]*")
+_TARGET = re.compile(r"torch\.ops(?:\.[A-Za-z]\w*){2,3}|_operator\.[a-z]\w*|math\.[a-z]\w*|torch\.sym_\w+")
+_UNSAFE_OPERATORS = frozenset(
+    {"_operator.attrgetter", "_operator.itemgetter", "_operator.methodcaller", "_operator.call"}
 )
 _STRING_OPCODES = frozenset({"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE"})
 _MEMO_OPCODES = frozenset({"MEMOIZE", "BINPUT", "LONG_BINPUT", "PUT"})
@@ -78,6 +106,42 @@ def import_torch() -> Any:
     except ImportError as exc:
         raise MissingDependencyError("torch", "pytorch") from exc
     return torch
+
+
+def _is_plain_expression(expr: str) -> bool:
+    """True when a serialized shape expression uses only shape arithmetic (no Python beyond it)."""
+    rest = _EXPR_STRING.sub(" ", expr)
+    for name in _EXPR_IDENTIFIER.findall(rest):
+        if name not in _EXPR_NAMES and not _SYMBOL_NAME.fullmatch(name):
+            return False
+    rest = _EXPR_IDENTIFIER.sub(" ", rest)
+    rest = _EXPR_NUMBER.sub(" ", rest)
+    return _EXPR_OTHER.fullmatch(rest) is not None
+
+
+def _is_plain_target(target: str) -> bool:
+    return _TARGET.fullmatch(target) is not None and target not in _UNSAFE_OPERATORS
+
+
+def _unsafe_graph_strings(node: Any) -> Iterator[str]:
+    """Shape expressions and call targets in a serialized program that torch would evaluate."""
+    if isinstance(node, dict):
+        target = node.get("target")
+        if (
+            isinstance(target, str)
+            and "inputs" in node
+            and "outputs" in node
+            and not _is_plain_target(target)
+        ):
+            yield target
+        expr = node.get("expr_str")
+        if isinstance(expr, str) and not _is_plain_expression(expr):
+            yield expr
+        for value in node.values():
+            yield from _unsafe_graph_strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _unsafe_graph_strings(value)
 
 
 def _is_safe_global(qualified: str) -> bool:
@@ -157,8 +221,18 @@ def check_pt2_archive(path: str | Path) -> None:
             content = archive.read(name)
             if relative in _TEXT_RECORDS and len(content) < 256:
                 continue
-            if relative.endswith(".json") and _json(content) is not None:
-                continue
+            parsed = _json(content) if relative.endswith(".json") else None
+            if parsed is not None:
+                unsafe = next(_unsafe_graph_strings(parsed), None)
+                if unsafe is None:
+                    continue
+                raise InvalidArgumentError(
+                    f"Loading this model could execute code: record {relative!r} of {file.name!r} holds "
+                    f"{unsafe[:80]!r}, which is neither plain shape arithmetic nor a torch operator, and "
+                    "torch evaluates it when loading or running the program. Only if you trust where the "
+                    "model came from, opt in with load_model(..., allow_pickle=True).",
+                    details={"record": relative},
+                )
             if _is_weights_only_stream(content):
                 continue
             raise InvalidArgumentError(

@@ -63,7 +63,8 @@ def _components_of(transformers: Any, model: Any, task: str | None) -> tuple[Any
         pipeline = transformers.pipeline(task=task, model=model["model"], **parts)
     else:
         raise InvalidArgumentError(
-            f"Expected a transformers Pipeline or a dict with 'model' and 'tokenizer', got {type(model).__name__}"
+            "Expected a transformers Pipeline or a dict with 'model' and 'tokenizer', "
+            f"got {type(model).__name__}"
         )
     components = {
         name: getattr(pipeline, name)
@@ -127,7 +128,8 @@ class TransformersFlavor(Flavor):
                 flavor[f"{name}_type"] = type(component).__name__
             pyfunc_extra: dict[str, Any] = {"code": code}
             if model_config:
-                pyfunc_extra["model_config"] = dict(model_config)
+                # MLflow's python_function key for the model configuration is "config".
+                pyfunc_extra["config"] = dict(model_config)
             meta = Model().add_flavor("python_function", **pyfunc_conf(_LOADER_MODULE, **pyfunc_extra))
             meta.add_flavor(self.name, **flavor)
             if signature is None and input_example is None:
@@ -210,7 +212,8 @@ class TransformersFlavor(Flavor):
     ) -> TransformersImplementation:
         """Load the pipeline for prediction; ``model_config`` overrides the saved call kwargs."""
         meta = Model.load(path)
-        saved = dict(meta.flavors.get("python_function", {}).get("model_config") or {})
+        conf = meta.flavors.get("python_function", {})
+        saved = dict(conf.get("config") or conf.get("model_config") or {})
         pipeline = self.load(path, allow_pickle=allow_pickle)
         return TransformersImplementation(pipeline, {**saved, **dict(model_config or {})})
 

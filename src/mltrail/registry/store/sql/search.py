@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from mltrail.db.schema_registry import model_version_tags, registered_model_tags
-from mltrail.registry.search import asks_for_prompts
+from mltrail.registry.search import asks_for_prompts, without_prompt_clauses
 from mltrail.registry.service import PROMPT_TAG
 from mltrail.registry.store.sql.queries import DELETED_STAGE, MV, RM
 from mltrail.tracking.search import Comparison, EntityType, OrderKey
@@ -77,6 +77,9 @@ def model_search_statement(
 ) -> sa.Select[Any]:
     """The SELECT of registered model rows for one page (``limit`` rows from ``offset``)."""
     stmt = sa.select(RM)
+    if not asks_for_prompts(clauses):
+        stmt = stmt.where(_not_prompt(RM.c.name))
+        clauses = without_prompt_clauses(clauses)
     for c in clauses:
         if c.entity is EntityType.TAG:
             t = registered_model_tags
@@ -87,8 +90,6 @@ def model_search_statement(
             )
         else:
             stmt = stmt.where(_compare(_MODEL_COLUMNS[c.key], c.comparator, _value(c)))
-    if not asks_for_prompts(clauses):
-        stmt = stmt.where(_not_prompt(RM.c.name))
     ordering: list[Any] = []
     for key in order:
         column = _MODEL_COLUMNS[key.key]
@@ -103,6 +104,9 @@ def version_search_statement(
 ) -> sa.Select[Any]:
     """The SELECT of live model version rows for one page."""
     stmt = sa.select(MV).where(MV.c.current_stage != DELETED_STAGE)
+    if not asks_for_prompts(clauses):
+        stmt = stmt.where(_not_prompt(MV.c.name))
+        clauses = without_prompt_clauses(clauses)
     for c in clauses:
         if c.entity is EntityType.TAG:
             t = model_version_tags
@@ -116,8 +120,6 @@ def version_search_statement(
             )
         else:
             stmt = stmt.where(_compare(_VERSION_COLUMNS[c.key], c.comparator, _value(c)))
-    if not asks_for_prompts(clauses):
-        stmt = stmt.where(_not_prompt(MV.c.name))
     keys = list(order) or [
         OrderKey(EntityType.ATTRIBUTE, "last_updated_timestamp", False),
         OrderKey(EntityType.ATTRIBUTE, "name", True),

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from mltrail._utils import now_ms
 from mltrail.db import Database, current_revision, get_database, head_revision, upgrade
 from mltrail.db.schema_registry import (
-    model_alias_events,
     model_version_tags,
     registered_model_aliases,
     registered_model_tags,
@@ -55,6 +52,7 @@ from mltrail.registry.service import (
     validate_tag,
 )
 from mltrail.registry.store.base import RegistryStore, Version
+from mltrail.registry.store.sql import aliases
 from mltrail.registry.store.sql.queries import (
     DELETED_STAGE,
     MV,
@@ -79,7 +77,6 @@ from mltrail.tracking.store.sql.errors import translate_errors
 __all__ = ["SqlRegistryStore"]
 
 _migrate_lock = threading.Lock()
-_EVENTS = model_alias_events
 _ALIASES = registered_model_aliases
 
 
@@ -99,20 +96,6 @@ def _migrate(db: Database) -> None:
 def _tags(tags: Mapping[str, str] | None) -> dict[str, str]:
     # Later duplicates win, as with MLflow's repeated tag fields.
     return dict(validate_tag(k, v) for k, v in (tags or {}).items())
-
-
-def _event(row: Any) -> AliasEvent:
-    return AliasEvent(
-        event_id=int(row.event_id),
-        name=row.name,
-        alias=row.alias,
-        action=AliasAction(row.action),
-        from_version=None if row.from_version is None else str(row.from_version),
-        to_version=None if row.to_version is None else str(row.to_version),
-        user_id=row.user_id,
-        timestamp=int(row.timestamp),
-        reason=row.reason,
-    )
 
 
 class SqlRegistryStore(RegistryStore):
@@ -355,7 +338,7 @@ class SqlRegistryStore(RegistryStore):
             for alias in conn.execute(
                 sa.select(_ALIASES.c.alias).where(_ALIASES.c.name == name, _ALIASES.c.version == number)
             ).scalars():
-                self._record(conn, name, alias, AliasAction.VERSION_DELETED, number, None, None, None, now)
+                aliases.record(conn, name, alias, AliasAction.VERSION_DELETED, number, None, None, None, now)
             conn.execute(_ALIASES.delete().where(_ALIASES.c.name == name, _ALIASES.c.version == number))
             t = model_version_tags
             conn.execute(t.delete().where(t.c.name == name, t.c.version == number))
@@ -425,53 +408,6 @@ class SqlRegistryStore(RegistryStore):
 
     # -- aliases -----------------------------------------------------------------------------
 
-    @staticmethod
-    def _record(
-        conn: Connection,
-        name: str,
-        alias: str,
-        action: AliasAction,
-        from_version: int | None,
-        to_version: int | None,
-        user_id: str | None,
-        reason: str | None,
-        when: int,
-    ) -> int:
-        result = conn.execute(
-            _EVENTS.insert().values(
-                name=name,
-                alias=alias,
-                action=action.value,
-                from_version=from_version,
-                to_version=to_version,
-                user_id=user_id,
-                timestamp=when,
-                reason=reason,
-            )
-        )
-        key = result.inserted_primary_key
-        assert key is not None
-        return int(key[0])
-
-    def _point(
-        self,
-        conn: Connection,
-        name: str,
-        alias: str,
-        number: int,
-        action: AliasAction,
-        user_id: str | None,
-        reason: str | None,
-    ) -> int | None:
-        """Point ``alias`` at ``number`` and record the move; returns the event id (None: no move)."""
-        current = alias_version(conn, name, alias)
-        if current == number and action is AliasAction.SET:
-            return None
-        upsert(
-            conn, _ALIASES, {"name": name, "alias": alias, "version": number}, ("name", "alias"), ("version",)
-        )
-        return self._record(conn, name, alias, action, current, number, user_id, reason, now_ms())
-
     @translate_errors
     def set_registered_model_alias(
         self,
@@ -487,7 +423,7 @@ class SqlRegistryStore(RegistryStore):
         with self._db.write() as conn:
             lock_model(conn, name)
             require_version(conn, name, number)
-            self._point(conn, name, alias, number, AliasAction.SET, user_id, reason)
+            aliases.point(conn, name, alias, number, AliasAction.SET, user_id, reason)
 
     @translate_errors
     def delete_registered_model_alias(
@@ -499,7 +435,7 @@ class SqlRegistryStore(RegistryStore):
             if current is None:
                 return
             conn.execute(_ALIASES.delete().where(_ALIASES.c.name == name, _ALIASES.c.alias == alias))
-            self._record(conn, name, alias, AliasAction.DELETE, current, None, user_id, reason, now_ms())
+            aliases.record(conn, name, alias, AliasAction.DELETE, current, None, user_id, reason, now_ms())
 
     @translate_errors
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
@@ -516,10 +452,7 @@ class SqlRegistryStore(RegistryStore):
     def get_alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
         with self._db.read() as conn:
             model_row(conn, name)
-            stmt = sa.select(_EVENTS).where(_EVENTS.c.name == name)
-            if alias is not None:
-                stmt = stmt.where(_EVENTS.c.alias == alias)
-            return [_event(r) for r in conn.execute(stmt.order_by(_EVENTS.c.event_id))]
+            return aliases.history(conn, name, alias)
 
     @translate_errors
     def rollback_registered_model_alias(
@@ -533,14 +466,7 @@ class SqlRegistryStore(RegistryStore):
     ) -> AliasEvent:
         with self._db.write() as conn:
             lock_model(conn, name)
-            events = [
-                _event(r)
-                for r in conn.execute(
-                    sa.select(_EVENTS)
-                    .where(_EVENTS.c.name == name, _EVENTS.c.alias == alias)
-                    .order_by(_EVENTS.c.event_id)
-                )
-            ]
+            events = aliases.history(conn, name, alias)
             current = alias_version(conn, name, alias)
             target = int(rollback_target(events, None if current is None else str(current), to_version))
             try:
@@ -549,6 +475,6 @@ class SqlRegistryStore(RegistryStore):
                 raise NotFoundError(
                     f"Cannot roll back alias '{alias}': {exc.message} (it was deleted)"
                 ) from exc
-            event_id = self._point(conn, name, alias, target, AliasAction.ROLLBACK, user_id, reason)
-            row = conn.execute(sa.select(_EVENTS).where(_EVENTS.c.event_id == event_id)).one()
-            return _event(row)
+            event_id = aliases.point(conn, name, alias, target, AliasAction.ROLLBACK, user_id, reason)
+            assert event_id is not None
+            return aliases.event(conn, event_id)

@@ -1,0 +1,98 @@
+"""Table metadata of traces, registered on the shared tracking ``metadata``.
+
+``trace_info`` holds one row per trace; tags and request metadata are key/value tables; ``spans``
+holds one row per span, upserted by ``(trace_id, span_id)``. A span's full OpenTelemetry content
+(attributes, events, links, resource, scope, status) is one JSON document in ``content``; the
+columns beside it (name, type, status, times) exist for search and ordering. Full-text search
+runs ``LIKE`` over ``content``. Every child row goes with its trace (``ON DELETE CASCADE``), and
+traces go with their experiment.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.types import TypeEngine
+
+from mltrail.db.schema import metadata
+
+__all__ = ["spans", "trace_info", "trace_request_metadata", "trace_tags"]
+
+TRACE_ID_LENGTH = 50
+SPAN_NAME_LENGTH = 500
+_KEY = 250
+
+
+def _str(length: int) -> TypeEngine[str]:
+    return sa.String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
+
+
+def _text() -> TypeEngine[str]:
+    return sa.Text().with_variant(mysql.TEXT(charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb")
+
+
+def _huge_text() -> TypeEngine[str]:
+    return sa.Text().with_variant(
+        mysql.LONGTEXT(charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
+
+
+def _trace_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("trace_info.trace_id", ondelete="CASCADE")
+
+
+trace_info = sa.Table(
+    "trace_info",
+    metadata,
+    sa.Column("trace_id", sa.String(TRACE_ID_LENGTH), primary_key=True),
+    sa.Column(
+        "experiment_id",
+        sa.Integer,
+        sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("request_time", sa.BigInteger, nullable=False),
+    sa.Column("execution_duration", sa.BigInteger, nullable=True),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("request_preview", _text(), nullable=True),
+    sa.Column("response_preview", _text(), nullable=True),
+    sa.Column("client_request_id", _str(_KEY), nullable=True),
+    sa.Index(None, "experiment_id", "request_time"),
+    sa.Index(None, "client_request_id"),
+)
+
+trace_tags = sa.Table(
+    "trace_tags",
+    metadata,
+    sa.Column("trace_id", sa.String(TRACE_ID_LENGTH), _trace_fk(), primary_key=True),
+    sa.Column("key", _str(_KEY), primary_key=True),
+    sa.Column("value", _text(), nullable=False),
+    sa.Index(None, "key"),
+)
+
+trace_request_metadata = sa.Table(
+    "trace_request_metadata",
+    metadata,
+    sa.Column("trace_id", sa.String(TRACE_ID_LENGTH), _trace_fk(), primary_key=True),
+    sa.Column("key", _str(_KEY), primary_key=True),
+    sa.Column("value", _text(), nullable=False),
+    sa.Index(None, "key"),
+)
+
+spans = sa.Table(
+    "spans",
+    metadata,
+    sa.Column("trace_id", sa.String(TRACE_ID_LENGTH), _trace_fk(), primary_key=True),
+    sa.Column("span_id", sa.String(16), primary_key=True),
+    sa.Column("parent_span_id", sa.String(16), nullable=True),
+    sa.Column("name", _str(SPAN_NAME_LENGTH), nullable=True),
+    sa.Column("span_type", _str(SPAN_NAME_LENGTH), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("start_time_unix_nano", sa.BigInteger, nullable=False),
+    sa.Column("end_time_unix_nano", sa.BigInteger, nullable=True),
+    sa.Column("content", _huge_text(), nullable=False),
+    sa.Index(None, "name"),
+    sa.Index(None, "span_type"),
+)

@@ -1,0 +1,350 @@
+"""Trace RPCs (spec TRACING §3): create, get, batch get, search (V3 and legacy V2), delete, tags,
+link to run, and trace artifacts (spans JSON and attachments).
+
+Fixed paths (``traces/get``, ``traces/batchGet``, ``traces/search`` ...) are registered before
+``traces/{trace_id}`` so that they win. Assessments are not served (404, as on old servers).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from mltrail.artifacts.paths import canonical_relpath
+from mltrail.errors import InvalidArgumentError, MltrailError, NotFoundError
+from mltrail.server.deps import ContextDep, ServerContext, json_response, request_fields
+from mltrail.server.parsing import Field, Kind, Message, check_content_type
+from mltrail.server.permissions import Access, PermissionDeclaration, ResourceKind
+from mltrail.server.routers._messages import int32, int64, repeated_string, string
+from mltrail.server.routers.artifacts import _direct_repository, _open_file, _stream
+from mltrail.server.routing import TRACKING_PREFIXES, rpc
+from mltrail.tracing.entities import TraceInfo
+from mltrail.tracing.wire import (
+    span_to_mlflow_dict,
+    trace_info_from_dict,
+    trace_info_to_dict,
+    trace_info_to_v2_dict,
+    trace_to_dict,
+)
+from mltrail.tracking.entities import Page
+from mltrail.tracking.wire import loads
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+Fields = dict[str, Any]
+
+V3_PREFIXES = ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow")
+BOTH_PREFIXES = (*TRACKING_PREFIXES, *V3_PREFIXES)
+_ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+
+GET_TRACE = Message("GetTrace", (string("trace_id", required=True), Field("allow_partial", Kind.BOOL)))
+BATCH_GET = Message("BatchGetTraces", (repeated_string("trace_ids"), repeated_string("experiment_ids")))
+LOCATION = Message(
+    "TraceLocation",
+    (
+        string("type"),
+        Field(
+            "mlflow_experiment", Kind.MESSAGE, message=Message("MlflowExperiment", (string("experiment_id"),))
+        ),
+    ),
+)
+SEARCH_V3 = Message(
+    "SearchTracesV3",
+    (
+        Field("locations", Kind.MESSAGE, repeated=True, message=LOCATION),
+        string("filter"),
+        int32("max_results"),
+        repeated_string("order_by"),
+        string("page_token"),
+    ),
+)
+SEARCH_V2 = Message(
+    "SearchTraces",
+    (
+        repeated_string("experiment_ids"),
+        string("filter"),
+        int32("max_results"),
+        repeated_string("order_by"),
+        string("page_token"),
+    ),
+)
+DELETE_TRACES = Message(
+    "DeleteTraces",
+    (
+        string("experiment_id", required=True),
+        int64("max_timestamp_millis"),
+        int32("max_traces"),
+        repeated_string("request_ids"),
+    ),
+)
+SET_TAG = Message("SetTraceTag", (string("key", required=True), string("value")))
+DELETE_TAG = Message("DeleteTraceTag", (string("key", required=True),))
+LINK_TO_RUN = Message("LinkTracesToRun", (repeated_string("trace_ids"), string("run_id", required=True)))
+GET_ARTIFACT = Message("GetTraceArtifact", (string("request_id", required=True), string("path")))
+
+
+def _trace_perm(access: Access, field: str = "trace_id") -> PermissionDeclaration:
+    return PermissionDeclaration(ResourceKind.TRACE, access, field)
+
+
+def _filter_experiments(infos: list[TraceInfo], experiment_ids: list[str]) -> list[TraceInfo]:
+    if not experiment_ids:
+        return infos
+    allowed = set(experiment_ids)
+    return [i for i in infos if i.experiment_id in allowed]
+
+
+def _page_body(key: str, items: list[dict[str, Any]], page: Page[TraceInfo]) -> Response:
+    body: Fields = {}
+    if items:
+        body[key] = items
+    if page.next_page_token:
+        body["next_page_token"] = page.next_page_token
+    return json_response(body)
+
+
+# -- fixed paths first -------------------------------------------------------------------------
+
+
+@rpc(router, "traces/get", methods=["GET"], permission=_trace_perm(Access.READ), prefixes=V3_PREFIXES)
+def get_trace(req: Annotated[Fields, Depends(request_fields(GET_TRACE))], context: ContextDep) -> Response:
+    """GetTrace → ``{"trace": {"trace_info", "spans"}}`` with every stored span."""
+    return json_response({"trace": trace_to_dict(context.traces.get_trace(req["trace_id"]))})
+
+
+@rpc(
+    router,
+    "traces/batchGet",
+    methods=["GET"],
+    permission=_trace_perm(Access.READ, "trace_ids"),
+    prefixes=V3_PREFIXES,
+)
+def batch_get_traces(
+    req: Annotated[Fields, Depends(request_fields(BATCH_GET))], context: ContextDep
+) -> Response:
+    """BatchGetTraces → ``{"traces": [...]}`` (unknown ids and other experiments left out)."""
+    traces = context.traces.batch_get_traces(req.get("trace_ids") or [])
+    allowed = set(req.get("experiment_ids") or ())
+    kept = [t for t in traces if not allowed or t.info.experiment_id in allowed]
+    return json_response({"traces": [trace_to_dict(t) for t in kept]} if kept else {})
+
+
+@rpc(
+    router,
+    "traces/batchGetInfos",
+    methods=["POST"],
+    permission=_trace_perm(Access.READ, "trace_ids"),
+    prefixes=V3_PREFIXES,
+)
+def batch_get_trace_infos(
+    req: Annotated[Fields, Depends(request_fields(BATCH_GET))], context: ContextDep
+) -> Response:
+    """BatchGetTraceInfos → ``{"trace_infos": [...]}``."""
+    infos = context.traces.batch_get_trace_infos(req.get("trace_ids") or [])
+    infos = _filter_experiments(infos, req.get("experiment_ids") or [])
+    return json_response({"trace_infos": [trace_info_to_dict(i) for i in infos]} if infos else {})
+
+
+@rpc(
+    router,
+    "traces/search",
+    methods=["POST"],
+    permission=PermissionDeclaration(ResourceKind.EXPERIMENT, Access.READ, "locations"),
+    prefixes=V3_PREFIXES,
+)
+def search_traces_v3(
+    req: Annotated[Fields, Depends(request_fields(SEARCH_V3))], context: ContextDep
+) -> Response:
+    """SearchTracesV3 → ``{"traces": [TraceInfoV3], "next_page_token"}``."""
+    experiment_ids = [
+        str((loc.get("mlflow_experiment") or {}).get("experiment_id", ""))
+        for loc in req.get("locations") or ()
+        if (loc.get("mlflow_experiment") or {}).get("experiment_id")
+    ]
+    if not experiment_ids:
+        raise InvalidArgumentError("At least one MLFLOW_EXPERIMENT location must be specified.")
+    page = context.traces.search_traces(
+        experiment_ids,
+        filter_string=req.get("filter") or None,
+        max_results=req.get("max_results") or 100,
+        order_by=req.get("order_by") or None,
+        page_token=req.get("page_token") or None,
+    )
+    return _page_body("traces", [trace_info_to_dict(i) for i in page.items], page)
+
+
+@rpc(
+    router,
+    "traces",
+    methods=["GET"],
+    permission=PermissionDeclaration(ResourceKind.EXPERIMENT, Access.READ, "experiment_ids"),
+    prefixes=TRACKING_PREFIXES,
+)
+def search_traces_v2(
+    req: Annotated[Fields, Depends(request_fields(SEARCH_V2))], context: ContextDep
+) -> Response:
+    """Legacy SearchTraces → ``{"traces": [TraceInfo V2], "next_page_token"}``."""
+    experiment_ids = req.get("experiment_ids") or []
+    if not experiment_ids:
+        raise InvalidArgumentError("Missing value for required parameter 'experiment_ids'.")
+    page = context.traces.search_traces(
+        experiment_ids,
+        filter_string=req.get("filter") or None,
+        max_results=req.get("max_results") or 100,
+        order_by=req.get("order_by") or None,
+        page_token=req.get("page_token") or None,
+    )
+    return _page_body("traces", [trace_info_to_v2_dict(i) for i in page.items], page)
+
+
+@rpc(
+    router,
+    "traces/delete-traces",
+    methods=["POST"],
+    permission=PermissionDeclaration(ResourceKind.EXPERIMENT, Access.EDIT, "experiment_id"),
+    prefixes=BOTH_PREFIXES,
+)
+def delete_traces(
+    req: Annotated[Fields, Depends(request_fields(DELETE_TRACES))], context: ContextDep
+) -> Response:
+    """DeleteTraces → ``{"traces_deleted": N}``."""
+    deleted = context.traces.delete_traces(
+        req["experiment_id"],
+        max_timestamp_millis=req.get("max_timestamp_millis"),
+        max_traces=req.get("max_traces"),
+        trace_ids=req.get("request_ids") or None,
+    )
+    return json_response({"traces_deleted": deleted})
+
+
+@rpc(
+    router,
+    "traces/link-to-run",
+    methods=["POST"],
+    permission=PermissionDeclaration(ResourceKind.RUN, Access.EDIT, "run_id"),
+    prefixes=BOTH_PREFIXES,
+)
+def link_traces_to_run(
+    req: Annotated[Fields, Depends(request_fields(LINK_TO_RUN))], context: ContextDep
+) -> Response:
+    """LinkTracesToRun → ``{}``."""
+    context.traces.link_traces_to_run(req.get("trace_ids") or [], req["run_id"])
+    return json_response()
+
+
+def _artifact_bytes(context: ServerContext, info: TraceInfo, rel: str) -> tuple[list[bytes], Any]:
+    location = info.tags.get("mlflow.artifactLocation")
+    if not location:
+        raise NotFoundError(f"Trace '{info.trace_id}' has no artifact location")
+    proxied = context.proxied_path(location)
+    if proxied is not None:
+        return _open_file(context.destination, f"{proxied}/{rel}" if proxied else rel)
+    return _open_file(_direct_repository(context, location), rel)
+
+
+@rpc(
+    router,
+    "get-trace-artifact",
+    methods=["GET"],
+    permission=_trace_perm(Access.READ, "request_id"),
+    prefixes=("/ajax-api/2.0/mlflow", "/ajax-api/3.0/mlflow", "/api/2.0/mlflow", "/api/3.0/mlflow"),
+)
+async def get_trace_artifact(
+    req: Annotated[Fields, Depends(request_fields(GET_ARTIFACT))], context: ContextDep
+) -> Response:
+    """The spans of a trace as ``traces.json`` (form B), or an attachment's bytes by id (``path``)."""
+    trace_id = req["request_id"]
+    attachment = req.get("path")
+    if not attachment:
+        trace = await anyio.to_thread.run_sync(context.traces.get_trace, trace_id)
+        body = {"spans": [span_to_mlflow_dict(s) for s in trace.spans]}
+        return json_response(body)
+    if not _ATTACHMENT_ID.match(attachment):
+        raise InvalidArgumentError(f"Invalid attachment id '{attachment}'")
+    rel = canonical_relpath(f"attachments/{attachment}")
+    info = await anyio.to_thread.run_sync(context.traces.get_trace_info, trace_id)
+    head, rest = await anyio.to_thread.run_sync(_artifact_bytes, context, info, rel)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{attachment}"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    if rest is None:
+        return Response(b"".join(head), media_type="application/octet-stream", headers=headers)
+    return StreamingResponse(_stream(head, rest), media_type="application/octet-stream", headers=headers)
+
+
+# -- start trace and per-trace routes ----------------------------------------------------------
+
+
+async def _json_body(request: Request) -> Mapping[str, Any]:
+    check_content_type(request.method, request.headers.get("content-type"))
+    raw = await request.body()
+    body = loads(raw) if raw.strip() else {}
+    if isinstance(body, str):
+        body = loads(body)
+    if not isinstance(body, Mapping):
+        raise InvalidArgumentError("The request body must be a JSON object")
+    return body
+
+
+@rpc(
+    router,
+    "traces",
+    methods=["POST"],
+    permission=PermissionDeclaration(ResourceKind.TRACE, Access.EDIT),
+    prefixes=V3_PREFIXES,
+)
+async def start_trace(request: Request, context: ContextDep) -> Response:
+    """StartTraceV3 ``{"trace": {"trace_info"}}`` → the stored info with the server's additions."""
+    body = await _json_body(request)
+    trace = body.get("trace")
+    if not isinstance(trace, Mapping) or not isinstance(trace.get("trace_info"), Mapping):
+        raise InvalidArgumentError("Missing value for required parameter 'trace'.")
+    try:
+        info = trace_info_from_dict(trace["trace_info"])
+    except MltrailError:
+        raise
+    except (TypeError, ValueError, KeyError) as exc:
+        raise InvalidArgumentError(f"Invalid trace_info: {exc}") from exc
+    stored = await anyio.to_thread.run_sync(context.traces.start_trace, info)
+    return json_response({"trace": {"trace_info": trace_info_to_dict(stored)}})
+
+
+@rpc(router, "traces/{trace_id}", methods=["GET"], permission=_trace_perm(Access.READ), prefixes=V3_PREFIXES)
+def get_trace_info(trace_id: str, context: ContextDep) -> Response:
+    """GetTraceInfoV3 → ``{"trace": {"trace_info"}}``."""
+    return json_response(
+        {"trace": {"trace_info": trace_info_to_dict(context.traces.get_trace_info(trace_id))}}
+    )
+
+
+def _tag_routes(prefixes: tuple[str, ...], param: str) -> None:
+    path = f"traces/{{{param}}}/tags"
+
+    @rpc(router, path, methods=["PATCH"], permission=_trace_perm(Access.EDIT, param), prefixes=prefixes)
+    def set_trace_tag(
+        request: Request, req: Annotated[Fields, Depends(request_fields(SET_TAG))], context: ContextDep
+    ) -> Response:
+        """SetTraceTag → ``{}``."""
+        context.traces.set_trace_tag(request.path_params[param], req["key"], req.get("value") or "")
+        return json_response()
+
+    @rpc(router, path, methods=["DELETE"], permission=_trace_perm(Access.EDIT, param), prefixes=prefixes)
+    def delete_trace_tag(
+        request: Request, req: Annotated[Fields, Depends(request_fields(DELETE_TAG))], context: ContextDep
+    ) -> Response:
+        """DeleteTraceTag → ``{}``; the key comes from the JSON body."""
+        context.traces.delete_trace_tag(request.path_params[param], req["key"])
+        return json_response()
+
+
+_tag_routes(TRACKING_PREFIXES, "request_id")
+_tag_routes(V3_PREFIXES, "trace_id")

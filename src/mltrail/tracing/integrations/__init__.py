@@ -1,0 +1,1 @@
+"""Auto-tracing integrations with third-party LLM libraries (each imports its library lazily)."""

@@ -1,0 +1,1 @@
+"""Trace stores: the ``TraceStore`` port (``base``) and its SQL and REST adapters."""

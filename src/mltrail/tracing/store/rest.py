@@ -1,0 +1,202 @@
+"""``RestTraceStore``: the trace store contract over HTTP (an mltrail server, or MLflow >= 3.4).
+
+Spans go to ``POST /v1/traces`` as an OTLP protobuf ``ExportTraceServiceRequest`` with the
+``x-mlflow-experiment-id`` header; everything else uses the trace endpoints of spec TRACING §3
+through :mod:`mltrail.tracing.wire`. Error bodies are mapped back with
+:func:`mltrail.errors.error_from_code`; transport failures raise ``BackendError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from mltrail._http import create_session
+from mltrail.config import Settings
+from mltrail.errors import BackendError, BadRequestError, EndpointNotFoundError, MltrailError, error_from_code
+from mltrail.tracing.entities import SpanData, Trace, TraceInfo, mlflow_trace_id
+from mltrail.tracing.otlp import PROTOBUF_CONTENT_TYPE, encode_spans
+from mltrail.tracing.store.base import SEARCH_TRACES_MAX_RESULTS_DEFAULT, TraceStore
+from mltrail.tracing.wire import trace_from_dict, trace_info_from_dict, trace_info_to_dict
+from mltrail.tracking.entities import Page
+from mltrail.tracking.wire import dumps, loads
+
+__all__ = ["RestTraceStore"]
+
+_V3 = "/api/3.0/mlflow"
+_V2 = "/api/2.0/mlflow"
+_OTLP = "/v1/traces"
+_BATCH = 100
+
+
+def _error_for(response: requests.Response) -> MltrailError:
+    try:
+        body = loads(response.content)
+    except MltrailError:
+        body = None
+    if isinstance(body, Mapping) and "error_code" in body:
+        return error_from_code(str(body["error_code"]), str(body.get("message", "")))
+    text = response.text[:300]
+    if response.status_code == 404:
+        return EndpointNotFoundError(f"Endpoint not found: {response.request.method} {response.url}")
+    if response.status_code in (400, 422):
+        return BadRequestError(f"Bad request: {text}")
+    return BackendError(f"HTTP {response.status_code} from {response.url}: {text}")
+
+
+class RestTraceStore(TraceStore):
+    """A trace store behind an HTTP server.
+
+    Args:
+        tracking_uri: The server's base URL, e.g. ``http://127.0.0.1:5000``.
+        settings: Timeouts, retries and credentials of the HTTP session.
+    """
+
+    def __init__(self, tracking_uri: str, settings: Settings) -> None:
+        self.tracking_uri = tracking_uri.rstrip("/")
+        self._session = create_session(settings)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        url = f"{self.tracking_uri}{path}"
+        try:
+            response = self._session.request(method, url, **kwargs)
+        except requests.RequestException as exc:
+            raise BackendError(f"Cannot reach the tracking server at {self.tracking_uri}: {exc}") from exc
+        if response.status_code != 200:
+            raise _error_for(response)
+        return response
+
+    def _json(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        params: list[tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"params": params}
+        if body is not None:
+            kwargs["data"] = dumps(body)
+            kwargs["headers"] = {"Content-Type": "application/json"}
+        response = self._send(method, path, **kwargs)
+        if not response.content.strip():
+            return {}
+        result = loads(response.content)
+        if not isinstance(result, dict):
+            raise BackendError(f"Unexpected response from {path}: not a JSON object")
+        return result
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def log_spans(
+        self, experiment_id: str, spans: Sequence[SpanData], *, run_id: str | None = None
+    ) -> list[TraceInfo]:
+        """Send spans as OTLP protobuf, then read back the infos of their traces."""
+        if not spans:
+            return []
+        headers = {"Content-Type": PROTOBUF_CONTENT_TYPE, "x-mlflow-experiment-id": str(experiment_id)}
+        if run_id:
+            headers["x-mlflow-run-id"] = run_id
+        self._send("POST", _OTLP, data=encode_spans(spans), headers=headers)
+        return self.batch_get_trace_infos(list(dict.fromkeys(mlflow_trace_id(s.trace_id) for s in spans)))
+
+    def batch_get_trace_infos(self, trace_ids: Sequence[str]) -> list[TraceInfo]:
+        """BatchGetTraceInfos (``POST /api/3.0/mlflow/traces/batchGetInfos``), 100 ids per call."""
+        ids = list(trace_ids)
+        infos: list[TraceInfo] = []
+        for start in range(0, len(ids), _BATCH):
+            body = self._json(
+                "POST", f"{_V3}/traces/batchGetInfos", {"trace_ids": ids[start : start + _BATCH]}
+            )
+            infos.extend(trace_info_from_dict(d) for d in body.get("trace_infos", ()))
+        return infos
+
+    def start_trace(self, info: TraceInfo) -> TraceInfo:
+        """StartTraceV3 (``POST /api/3.0/mlflow/traces``)."""
+        body = self._json("POST", f"{_V3}/traces", {"trace": {"trace_info": trace_info_to_dict(info)}})
+        return trace_info_from_dict(body["trace"]["trace_info"])
+
+    def delete_traces(
+        self,
+        experiment_id: str,
+        *,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: Sequence[str] | None = None,
+    ) -> int:
+        """DeleteTraces → number deleted."""
+        body: dict[str, Any] = {"experiment_id": str(experiment_id)}
+        if max_timestamp_millis is not None:
+            body["max_timestamp_millis"] = max_timestamp_millis
+        if max_traces is not None:
+            body["max_traces"] = max_traces
+        if trace_ids:
+            body["request_ids"] = list(trace_ids)
+        return int(self._json("POST", f"{_V2}/traces/delete-traces", body).get("traces_deleted", 0))
+
+    def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
+        """SetTraceTag (``PATCH /api/3.0/mlflow/traces/{id}/tags``)."""
+        self._json("PATCH", f"{_V3}/traces/{quote(trace_id, safe='')}/tags", {"key": key, "value": value})
+
+    def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        """DeleteTraceTag (``DELETE /api/3.0/mlflow/traces/{id}/tags`` with a JSON body)."""
+        self._json("DELETE", f"{_V3}/traces/{quote(trace_id, safe='')}/tags", {"key": key})
+
+    def link_traces_to_run(self, trace_ids: Sequence[str], run_id: str) -> None:
+        """LinkTracesToRun."""
+        self._json("POST", f"{_V2}/traces/link-to-run", {"trace_ids": list(trace_ids), "run_id": run_id})
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get_trace_info(self, trace_id: str) -> TraceInfo:
+        """GetTraceInfoV3."""
+        body = self._json("GET", f"{_V3}/traces/{quote(trace_id, safe='')}")
+        return trace_info_from_dict(body["trace"]["trace_info"])
+
+    def get_trace(self, trace_id: str) -> Trace:
+        """GetTrace (``/traces/get``) with all spans."""
+        body = self._json("GET", f"{_V3}/traces/get", params=[("trace_id", trace_id)])
+        return trace_from_dict(body["trace"])
+
+    def batch_get_traces(self, trace_ids: Sequence[str]) -> list[Trace]:
+        """BatchGetTraces, in chunks of 100 ids."""
+        out: list[Trace] = []
+        ids = list(trace_ids)
+        for start in range(0, len(ids), _BATCH):
+            params = [("trace_ids", t) for t in ids[start : start + _BATCH]]
+            body = self._json("GET", f"{_V3}/traces/batchGet", params=params)
+            out.extend(trace_from_dict(t) for t in body.get("traces", ()))
+        return out
+
+    def search_traces(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int = SEARCH_TRACES_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> Page[TraceInfo]:
+        """SearchTracesV3."""
+        body: dict[str, Any] = {
+            "locations": [
+                {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": str(e)}}
+                for e in experiment_ids
+            ],
+            "max_results": max_results,
+        }
+        if filter_string:
+            body["filter"] = filter_string
+        if order_by:
+            body["order_by"] = list(order_by)
+        if page_token:
+            body["page_token"] = page_token
+        result = self._json("POST", f"{_V3}/traces/search", body)
+        return Page(
+            [trace_info_from_dict(t) for t in result.get("traces", ())], result.get("next_page_token") or None
+        )
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._session.close()

@@ -1,0 +1,206 @@
+"""Compilation of parsed trace filters and order-by keys into SQLAlchemy expressions.
+
+Tags and metadata become ``EXISTS`` over their key/value tables (primary-key lookups per trace);
+span clauses become ``EXISTS`` over ``spans``. Span attribute clauses and full-text search match
+``LIKE`` patterns over the stored JSON ``content`` (``"key":value`` pairs), which is exact for
+equality on top-level attributes and a substring search otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from mltrail.db.schema_tracing import spans, trace_info, trace_request_metadata, trace_tags
+from mltrail.errors import InvalidArgumentError
+from mltrail.tracing import _keys as k
+from mltrail.tracing.search import TraceClause, TraceEntity, TraceOrderKey
+from mltrail.tracing.store.sql.codec import json_fragment
+
+__all__ = ["compile_clause", "compile_order_by", "needs_regexp"]
+
+TI = trace_info
+_ESCAPE = "\\"
+_STATUS_ALIASES = {"TRACE_STATUS_UNSPECIFIED": "STATE_UNSPECIFIED"}
+
+
+def needs_regexp(clauses: Sequence[TraceClause]) -> bool:
+    """True when a clause uses RLIKE (SQLite needs its ``regexp`` function installed then)."""
+    return any(c.op == "RLIKE" for c in clauses)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace(_ESCAPE, _ESCAPE * 2).replace("%", _ESCAPE + "%").replace("_", _ESCAPE + "_")
+
+
+def _string_op(column: sa.ColumnElement[Any], op: str, value: Any) -> sa.ColumnElement[bool]:
+    if op == "=":
+        return sa.and_(column == value)
+    if op == "!=":
+        return sa.and_(column != value)
+    if op == "LIKE":
+        return column.like(value)
+    if op == "ILIKE":
+        return column.ilike(value)
+    if op == "RLIKE":
+        return column.regexp_match(value)
+    if op == "IN":
+        return column.in_(list(value))
+    if op == "NOT IN":
+        return column.not_in(list(value))
+    if op in (">", ">=", "<", "<="):
+        return column.op(op)(value)
+    raise InvalidArgumentError(f"Unsupported operator '{op}'")
+
+
+def _key_value(table: sa.Table, key: str, op: str, value: Any) -> sa.ColumnElement[bool]:
+    has_key = sa.and_(table.c.trace_id == TI.c.trace_id, table.c.key == key)
+    if op == "IS NULL":
+        return ~sa.exists().where(has_key)
+    if op == "IS NOT NULL":
+        return sa.exists().where(has_key)
+    return sa.exists().where(has_key, _string_op(table.c.value, op, value))
+
+
+def _span_exists(*conditions: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    return sa.exists().where(spans.c.trace_id == TI.c.trace_id, *conditions)
+
+
+def _contains(op: str, value: str) -> sa.ColumnElement[bool]:
+    pattern = value if op in ("LIKE", "ILIKE") else f"%{_escape_like(value)}%"
+    content = spans.c.content
+    return content.ilike(pattern) if op == "ILIKE" else content.like(pattern, escape=_ESCAPE)
+
+
+def _span_attribute(name: str, op: str, value: Any) -> sa.ColumnElement[bool]:
+    key = _escape_like(json_fragment(name))
+    content = spans.c.content
+    if op in ("LIKE", "ILIKE"):
+        # The user's pattern stands in for the value text; quotes around strings are optional.
+        pattern = f"%{key}:%{value}%"
+        return _span_exists(content.ilike(pattern) if op == "ILIKE" else content.like(pattern))
+    candidates = [json_fragment(value)]
+    if isinstance(value, str):
+        try:
+            number = float(value)
+            candidates.append(json_fragment(int(number) if number.is_integer() else number))
+        except ValueError:
+            pass
+        if value in ("true", "false"):
+            candidates.append(value)
+    elif isinstance(value, float) and value.is_integer():
+        candidates.append(json_fragment(int(value)))
+    matches = [
+        content.like(f"%{key}:{_escape_like(c)}{end}%", escape=_ESCAPE)
+        for c in candidates
+        for end in (",", "}")
+    ]
+    exists = _span_exists(sa.or_(*matches))
+    return ~exists if op == "!=" else exists
+
+
+def _span_clause(clause: TraceClause) -> sa.ColumnElement[bool]:
+    key, op, value = clause.key, clause.op, clause.value
+    if key == "name":
+        return _span_exists(_string_op(spans.c.name, op, value))
+    if key == "type":
+        return _span_exists(_string_op(spans.c.span_type, op, value))
+    if key == "status":
+        if isinstance(value, tuple):
+            value = tuple(v.upper().removeprefix("STATUS_CODE_") for v in value)
+        elif isinstance(value, str) and op in ("=", "!="):
+            value = value.upper().removeprefix("STATUS_CODE_")
+        return _span_exists(_string_op(spans.c.status, op, value))
+    if key == "content":
+        return _span_exists(_contains(op, str(value)))
+    return _span_attribute(key[len("attributes.") :], op, value)
+
+
+def _prompt(value: str) -> sa.ColumnElement[bool]:
+    name, _, version = value.partition("/")
+    table = trace_tags
+    conditions = [
+        table.c.trace_id == TI.c.trace_id,
+        table.c.key == k.TAG_LINKED_PROMPTS,
+        table.c.value.like(f'%"name": "{_escape_like(name)}"%', escape=_ESCAPE),
+    ]
+    if version:
+        conditions.append(table.c.value.like(f'%"version": "{_escape_like(version)}"%', escape=_ESCAPE))
+    return sa.exists().where(*conditions)
+
+
+def _end_time() -> sa.ColumnElement[Any]:
+    return TI.c.request_time + TI.c.execution_duration
+
+
+def _attribute_clause(clause: TraceClause) -> sa.ColumnElement[bool]:
+    key, op, value = clause.key, clause.op, clause.value
+    if key == "timestamp_ms":
+        return _string_op(TI.c.request_time, op, int(value))  # type: ignore[arg-type]
+    if key == "execution_time_ms":
+        return _string_op(TI.c.execution_duration, op, int(value))  # type: ignore[arg-type]
+    if key == "end_time_ms":
+        return _string_op(_end_time(), op, int(value))  # type: ignore[arg-type]
+    if key == "status":
+        if isinstance(value, tuple):
+            value = tuple(_STATUS_ALIASES.get(v, v) for v in value)
+        elif isinstance(value, str):
+            value = _STATUS_ALIASES.get(value, value)
+        return _string_op(TI.c.state, op, value)
+    if key == "request_id":
+        return _string_op(TI.c.trace_id, op, value)
+    if key == "client_request_id":
+        return _string_op(TI.c.client_request_id, op, value)
+    if key == "name":
+        return _key_value(trace_tags, k.TAG_TRACE_NAME, op, value)
+    if key == "run_id":
+        return _key_value(trace_request_metadata, k.META_SOURCE_RUN, op, value)
+    if key == "prompt":
+        return _prompt(str(value))
+    if key == "text":
+        return _span_exists(_contains(op, str(value)))
+    raise InvalidArgumentError(f"Invalid attribute key '{key}'")
+
+
+def compile_clause(clause: TraceClause) -> sa.ColumnElement[bool]:
+    """The WHERE condition (over ``trace_info``) of one parsed clause."""
+    if clause.entity is TraceEntity.ATTRIBUTE:
+        return _attribute_clause(clause)
+    if clause.entity is TraceEntity.TAG:
+        return _key_value(trace_tags, clause.key, clause.op, clause.value)
+    if clause.entity is TraceEntity.METADATA:
+        return _key_value(trace_request_metadata, clause.key, clause.op, clause.value)
+    if clause.entity is TraceEntity.SPAN:
+        return _span_clause(clause)
+    raise InvalidArgumentError(f"Filtering by {clause.entity.value} is not supported")
+
+
+def _scalar(table: sa.Table, key: str) -> sa.ScalarSelect[Any]:
+    return (
+        sa.select(table.c.value)
+        .where(table.c.trace_id == TI.c.trace_id, table.c.key == key)
+        .scalar_subquery()
+    )
+
+
+def compile_order_by(keys: Sequence[TraceOrderKey]) -> list[sa.ColumnElement[Any]]:
+    """ORDER BY expressions; the default is newest first, and the trace id always breaks ties."""
+    columns: dict[str, sa.ColumnElement[Any]] = {
+        "experiment_id": TI.c.experiment_id,
+        "timestamp_ms": TI.c.request_time,
+        "execution_time_ms": TI.c.execution_duration,
+        "end_time_ms": _end_time(),
+        "status": TI.c.state,
+        "request_id": TI.c.trace_id,
+        "name": _scalar(trace_tags, k.TAG_TRACE_NAME),
+        "run_id": _scalar(trace_request_metadata, k.META_SOURCE_RUN),
+    }
+    out: list[sa.ColumnElement[Any]] = []
+    for key in keys or (TraceOrderKey("timestamp_ms", False),):
+        column = columns[key.key]
+        out.append(column.asc() if key.ascending else column.desc())
+    if not any(key.key == "request_id" for key in keys):
+        out.append(TI.c.trace_id.asc())
+    return out

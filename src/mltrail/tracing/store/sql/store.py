@@ -1,0 +1,548 @@
+"""``SqlTraceStore``: traces and spans in the tracking database (SQLite, PostgreSQL, MySQL/MariaDB).
+
+Uses the engine factory of :mod:`mltrail.db` (one engine per URI, shared with the tracking
+store) and migrates the database on first use. ``log_spans`` runs in one transaction: one query
+for the traces already known, then multi-row upserts of trace infos, spans, tags and metadata.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mltrail.db import Database, current_revision, get_database, head_revision, upgrade
+from mltrail.db.schema import experiments, runs
+from mltrail.db.schema_tracing import spans, trace_info, trace_request_metadata, trace_tags
+from mltrail.errors import InvalidArgumentError, NotFoundError
+from mltrail.tracing import _keys as k
+from mltrail.tracing.entities import SpanData, Trace, TraceInfo, TraceState, hex_trace_id
+from mltrail.tracing.search import check_max_results, parse_trace_filter, parse_trace_order_by
+from mltrail.tracing.semconv import token_usage_of
+from mltrail.tracing.store.base import SEARCH_TRACES_MAX_RESULTS_DEFAULT, TraceStore
+from mltrail.tracing.store.sql.codec import NAME_COLUMN_LENGTH, decode_span, encode_content
+from mltrail.tracing.store.sql.ingest import ExistingTrace, TraceSummary, prepare_spans, summarize, truncate
+from mltrail.tracing.store.sql.search import compile_clause, compile_order_by, needs_regexp
+from mltrail.tracking.entities import Page
+from mltrail.tracking.search import decode_page_token, encode_page_token
+from mltrail.tracking.store.sql.dialect import execute_rows, insert_ignore, upsert
+from mltrail.tracking.store.sql.errors import translate_errors
+
+__all__ = ["SqlTraceStore"]
+
+_CHUNK = 500
+_LINK_LIMIT = 100
+_TRACE_ID = re.compile(r"^tr-[0-9a-f]{32}$")
+_migrate_lock = threading.Lock()
+_INFO_COLUMNS = (
+    "trace_id",
+    "experiment_id",
+    "request_time",
+    "execution_duration",
+    "state",
+    "request_preview",
+    "response_preview",
+    "client_request_id",
+)
+_SPAN_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "span_type",
+    "status",
+    "start_time_unix_nano",
+    "end_time_unix_nano",
+    "content",
+)
+_KV_COLUMNS = ("trace_id", "key", "value")
+
+
+def _migrate(db: Database) -> None:
+    if db.migrated:
+        return
+    with _migrate_lock:
+        if db.migrated:
+            return
+        with db.read() as conn:
+            at_head = current_revision(conn) == head_revision()
+        if not at_head:
+            upgrade(db)
+        db.migrated = True
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _experiment_key(experiment_id: str) -> int:
+    try:
+        return int(experiment_id)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"Invalid experiment id '{experiment_id}'") from None
+
+
+def _check_trace_id(trace_id: str) -> str:
+    if not _TRACE_ID.match(trace_id):
+        raise InvalidArgumentError(
+            f"Invalid trace id '{trace_id}': expected 'tr-' and 32 lowercase hex digits"
+        )
+    return trace_id
+
+
+def _regexp(pattern: str, value: Any) -> bool:
+    return value is not None and re.search(pattern, str(value)) is not None
+
+
+def _info_row(summary: TraceSummary, experiment_key: int, client_request_id: str | None) -> tuple[Any, ...]:
+    return (
+        summary.trace_id,
+        experiment_key,
+        summary.request_time,
+        summary.execution_duration,
+        summary.state.value,
+        summary.request_preview,
+        summary.response_preview,
+        client_request_id,
+    )
+
+
+def _span_row(trace_id: str, span: SpanData) -> tuple[Any, ...]:
+    span_type = span.attributes.get(k.SPAN_TYPE)
+    return (
+        trace_id,
+        span.span_id,
+        span.parent_span_id,
+        span.name[:NAME_COLUMN_LENGTH],
+        span_type[:NAME_COLUMN_LENGTH] if isinstance(span_type, str) else None,
+        span.status_code,
+        span.start_time_unix_nano,
+        span.end_time_unix_nano,
+        encode_content(span),
+    )
+
+
+class SqlTraceStore(TraceStore):
+    """Trace store over SQLAlchemy Core.
+
+    Args:
+        db_uri: Database URI (``sqlite:///...``, ``postgresql://...``, ``mysql://...``).
+    """
+
+    def __init__(self, db_uri: str) -> None:
+        self.db_uri = db_uri
+        self._db = get_database(db_uri)
+        self._dialect = self._db.dialect
+        _migrate(self._db)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _artifact_root(self, conn: Connection, experiment_id: str) -> str:
+        row = conn.execute(
+            sa.select(experiments.c.artifact_location).where(
+                experiments.c.experiment_id == _experiment_key(experiment_id)
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError(f"No Experiment with id={experiment_id} exists")
+        return str(row[0])
+
+    def _upsert_kv(self, conn: Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            execute_rows(
+                conn, upsert(self._dialect, table, ("trace_id", "key"), ("value",)), _KV_COLUMNS, rows
+            )
+
+    def _insert_kv_missing(self, conn: Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            execute_rows(conn, insert_ignore(self._dialect, table), _KV_COLUMNS, rows)
+
+    def _existing(self, conn: Connection, trace_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+        found: dict[str, tuple[Any, ...]] = {}
+        for chunk in _chunks(trace_ids):
+            rows = conn.execute(
+                sa.select(
+                    trace_info.c.trace_id,
+                    trace_info.c.experiment_id,
+                    trace_info.c.request_time,
+                    trace_info.c.execution_duration,
+                    trace_info.c.state,
+                ).where(trace_info.c.trace_id.in_(chunk))
+            )
+            for row in rows:
+                found[row[0]] = tuple(row)
+        return found
+
+    def _finalized(self, conn: Connection, trace_ids: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        for chunk in _chunks(trace_ids):
+            out.update(
+                conn.execute(
+                    sa.select(trace_request_metadata.c.trace_id).where(
+                        trace_request_metadata.c.trace_id.in_(chunk),
+                        trace_request_metadata.c.key == k.META_FINALIZED,
+                    )
+                ).scalars()
+            )
+        return out
+
+    def _other_span_usage(
+        self, conn: Connection, trace_id: str, replaced: set[str]
+    ) -> tuple[tuple[Mapping[str, int], ...], tuple[Any, ...]]:
+        usages: list[Mapping[str, int]] = []
+        costs: list[Any] = []
+        rows = conn.execute(sa.select(spans.c.span_id, spans.c.content).where(spans.c.trace_id == trace_id))
+        for span_id, content in rows:
+            if span_id in replaced:
+                continue
+            attrs = orjson.loads(content).get("attributes") or {}
+            usage = token_usage_of(attrs)
+            if usage is not None:
+                usages.append(usage)
+            if k.LLM_COST in attrs:
+                costs.append(attrs[k.LLM_COST])
+        return tuple(usages), tuple(costs)
+
+    def _load_infos(self, conn: Connection, trace_ids: Sequence[str]) -> dict[str, TraceInfo]:
+        rows: dict[str, Any] = {}
+        tags: dict[str, dict[str, str]] = {}
+        meta: dict[str, dict[str, str]] = {}
+        for chunk in _chunks(list(trace_ids)):
+            for row in conn.execute(sa.select(*trace_info.c).where(trace_info.c.trace_id.in_(chunk))):
+                rows[row.trace_id] = row
+            for tid, key, value in conn.execute(
+                sa.select(trace_tags.c.trace_id, trace_tags.c.key, trace_tags.c.value).where(
+                    trace_tags.c.trace_id.in_(chunk)
+                )
+            ):
+                tags.setdefault(tid, {})[key] = value
+            for tid, key, value in conn.execute(
+                sa.select(
+                    trace_request_metadata.c.trace_id,
+                    trace_request_metadata.c.key,
+                    trace_request_metadata.c.value,
+                ).where(trace_request_metadata.c.trace_id.in_(chunk))
+            ):
+                meta.setdefault(tid, {})[key] = value
+        return {
+            tid: TraceInfo(
+                trace_id=tid,
+                experiment_id=str(row.experiment_id),
+                request_time=int(row.request_time),
+                execution_duration=None if row.execution_duration is None else int(row.execution_duration),
+                state=TraceState(row.state),
+                request_preview=row.request_preview,
+                response_preview=row.response_preview,
+                client_request_id=row.client_request_id,
+                trace_metadata=meta.get(tid, {}),
+                tags=tags.get(tid, {}),
+            )
+            for tid, row in rows.items()
+        }
+
+    def _load_spans(self, conn: Connection, trace_ids: Sequence[str]) -> dict[str, list[SpanData]]:
+        out: dict[str, list[SpanData]] = {}
+        for chunk in _chunks(list(trace_ids)):
+            rows = conn.execute(
+                sa.select(
+                    spans.c.trace_id,
+                    spans.c.span_id,
+                    spans.c.parent_span_id,
+                    spans.c.name,
+                    spans.c.status,
+                    spans.c.start_time_unix_nano,
+                    spans.c.end_time_unix_nano,
+                    spans.c.content,
+                )
+                .where(spans.c.trace_id.in_(chunk))
+                .order_by(spans.c.trace_id, spans.c.start_time_unix_nano, spans.c.span_id)
+            )
+            for tid, span_id, parent, name, status, start, end, content in rows:
+                out.setdefault(tid, []).append(
+                    decode_span(hex_trace_id(tid), span_id, parent, name, status, start, end, content)
+                )
+        return out
+
+    def _require_infos(self, conn: Connection, trace_id: str) -> TraceInfo:
+        infos = self._load_infos(conn, [trace_id])
+        if trace_id not in infos:
+            raise NotFoundError(f"Trace with ID '{trace_id}' not found.")
+        return infos[trace_id]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    @translate_errors
+    def log_spans(
+        self, experiment_id: str, spans_in: Sequence[SpanData], *, run_id: str | None = None
+    ) -> list[TraceInfo]:
+        """Upsert spans and derive their traces' infos (see :meth:`TraceStore.log_spans`)."""
+        if not spans_in:
+            return []
+        grouped = prepare_spans(spans_in)
+        trace_ids = list(grouped)
+        experiment_key = _experiment_key(experiment_id)
+        with self._db.write() as conn:
+            root = self._artifact_root(conn, experiment_id)
+            existing_rows = self._existing(conn, trace_ids)
+            finalized = self._finalized(conn, list(existing_rows)) if existing_rows else set()
+            info_rows: list[tuple[Any, ...]] = []
+            span_rows: list[tuple[Any, ...]] = []
+            tag_rows: list[tuple[Any, ...]] = []
+            meta_rows: list[tuple[Any, ...]] = []
+            new_meta_rows: list[tuple[Any, ...]] = []
+            for trace_id, trace_spans in grouped.items():
+                row = existing_rows.get(trace_id)
+                existing = None
+                if row is not None:
+                    if str(row[1]) != str(experiment_key):
+                        raise InvalidArgumentError(
+                            f"Trace '{trace_id}' belongs to experiment {row[1]}, not {experiment_id}"
+                        )
+                    usages, costs = self._other_span_usage(conn, trace_id, {s.span_id for s in trace_spans})
+                    existing = ExistingTrace(
+                        int(row[2]),
+                        None if row[3] is None else int(row[3]),
+                        TraceState(row[4]),
+                        trace_id in finalized,
+                        usages,
+                        costs,
+                    )
+                summary = summarize(trace_id, trace_spans, existing, artifact_root=root, run_id=run_id)
+                if existing is None or not existing.finalized:
+                    info_rows.append(_info_row(summary, experiment_key, None))
+                span_rows.extend(_span_row(trace_id, s) for s in trace_spans)
+                tag_rows.extend((trace_id, key, value) for key, value in summary.tags.items())
+                target = meta_rows
+                for key, value in summary.metadata.items():
+                    (new_meta_rows if key == k.META_SCHEMA_VERSION else target).append((trace_id, key, value))
+            if info_rows:
+                update = tuple(
+                    c for c in _INFO_COLUMNS if c not in ("trace_id", "experiment_id", "client_request_id")
+                )
+                execute_rows(
+                    conn, upsert(self._dialect, trace_info, ("trace_id",), update), _INFO_COLUMNS, info_rows
+                )
+            for chunk in _chunks(span_rows):
+                execute_rows(
+                    conn,
+                    upsert(self._dialect, spans, ("trace_id", "span_id"), _SPAN_COLUMNS[2:]),
+                    _SPAN_COLUMNS,
+                    list(chunk),
+                )
+            self._upsert_kv(conn, trace_tags, tag_rows)
+            self._upsert_kv(conn, trace_request_metadata, meta_rows)
+            self._insert_kv_missing(conn, trace_request_metadata, new_meta_rows)
+            infos = self._load_infos(conn, trace_ids)
+        return [infos[t] for t in trace_ids if t in infos]
+
+    @translate_errors
+    def start_trace(self, info: TraceInfo) -> TraceInfo:
+        """Create or complete a trace info (see :meth:`TraceStore.start_trace`)."""
+        trace_id = _check_trace_id(info.trace_id)
+        experiment_key = _experiment_key(info.experiment_id)
+        with self._db.write() as conn:
+            root = self._artifact_root(conn, info.experiment_id)
+            existing = self._existing(conn, [trace_id]).get(trace_id)
+            if existing is not None and str(existing[1]) != str(experiment_key):
+                raise InvalidArgumentError(
+                    f"Trace '{trace_id}' belongs to experiment {existing[1]}, not {info.experiment_id}"
+                )
+            row = (
+                trace_id,
+                experiment_key,
+                info.request_time,
+                info.execution_duration,
+                info.state.value,
+                None if info.request_preview is None else truncate(info.request_preview, k.PREVIEW_MAX_CHARS),
+                None
+                if info.response_preview is None
+                else truncate(info.response_preview, k.PREVIEW_MAX_CHARS),
+                info.client_request_id,
+            )
+            execute_rows(
+                conn,
+                upsert(self._dialect, trace_info, ("trace_id",), _INFO_COLUMNS[2:]),
+                _INFO_COLUMNS,
+                [row],
+            )
+            metadata = {
+                key: truncate(v, k.METADATA_VALUE_MAX_CHARS) for key, v in info.trace_metadata.items()
+            }
+            metadata[k.META_FINALIZED] = "true"
+            metadata.setdefault(k.META_SCHEMA_VERSION, "3")
+            tags = {
+                key[: k.TAG_KEY_MAX_CHARS]: truncate(v, k.TAG_VALUE_MAX_CHARS) for key, v in info.tags.items()
+            }
+            tags[k.TAG_SPANS_LOCATION] = k.SPANS_LOCATION_TRACKING_STORE
+            tags[k.TAG_ARTIFACT_LOCATION] = f"{root.rstrip('/')}/traces/{trace_id}/artifacts"
+            self._upsert_kv(conn, trace_request_metadata, [(trace_id, key, v) for key, v in metadata.items()])
+            self._upsert_kv(conn, trace_tags, [(trace_id, key, v) for key, v in tags.items()])
+            return self._require_infos(conn, trace_id)
+
+    @translate_errors
+    def delete_traces(
+        self,
+        experiment_id: str,
+        *,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: Sequence[str] | None = None,
+    ) -> int:
+        """Delete traces by ids or by age (see :meth:`TraceStore.delete_traces`)."""
+        if trace_ids and max_timestamp_millis is not None:
+            raise InvalidArgumentError(
+                "Only one of 'max_timestamp_millis' and 'request_ids' can be specified."
+            )
+        if not trace_ids and max_timestamp_millis is None:
+            raise InvalidArgumentError("Either 'max_timestamp_millis' or 'request_ids' must be specified.")
+        if max_traces is not None and max_traces <= 0:
+            raise InvalidArgumentError("'max_traces' must be a positive integer.")
+        experiment_key = _experiment_key(experiment_id)
+        with self._db.write() as conn:
+            if trace_ids:
+                targets: list[str] = []
+                for chunk in _chunks(list(trace_ids)):
+                    targets.extend(
+                        conn.execute(
+                            sa.select(trace_info.c.trace_id).where(
+                                trace_info.c.experiment_id == experiment_key, trace_info.c.trace_id.in_(chunk)
+                            )
+                        ).scalars()
+                    )
+            else:
+                query = (
+                    sa.select(trace_info.c.trace_id)
+                    .where(
+                        trace_info.c.experiment_id == experiment_key,
+                        trace_info.c.request_time <= max_timestamp_millis,
+                    )
+                    .order_by(trace_info.c.request_time, trace_info.c.trace_id)
+                )
+                if max_traces is not None:
+                    query = query.limit(max_traces)
+                targets = list(conn.execute(query).scalars())
+            for chunk in _chunks(targets):
+                for table in (spans, trace_tags, trace_request_metadata, trace_info):
+                    conn.execute(sa.delete(table).where(table.c.trace_id.in_(chunk)))
+            return len(targets)
+
+    @translate_errors
+    def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
+        """Set a tag (key at most 250 characters; values longer than 4096 are cut)."""
+        if not key or len(key) > k.TAG_KEY_MAX_CHARS:
+            raise InvalidArgumentError(
+                f"Tag key must be 1 to {k.TAG_KEY_MAX_CHARS} characters, got '{key[:300]}'"
+            )
+        with self._db.write() as conn:
+            if not self._existing(conn, [trace_id]):
+                raise NotFoundError(f"Trace with ID '{trace_id}' not found.")
+            self._upsert_kv(conn, trace_tags, [(trace_id, key, truncate(value, k.TAG_VALUE_MAX_CHARS))])
+
+    @translate_errors
+    def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        """Delete a tag; ``NotFoundError`` when the trace or the tag does not exist."""
+        with self._db.write() as conn:
+            result = conn.execute(
+                sa.delete(trace_tags).where(trace_tags.c.trace_id == trace_id, trace_tags.c.key == key)
+            )
+            if result.rowcount == 0:
+                if not self._existing(conn, [trace_id]):
+                    raise NotFoundError(f"Trace with ID '{trace_id}' not found.")
+                raise NotFoundError(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
+
+    @translate_errors
+    def link_traces_to_run(self, trace_ids: Sequence[str], run_id: str) -> None:
+        """Link traces to a run (metadata ``mlflow.sourceRun``); at most 100 traces per call."""
+        if len(trace_ids) > _LINK_LIMIT:
+            raise InvalidArgumentError(f"Cannot link more than {_LINK_LIMIT} traces to a run in one request.")
+        if not trace_ids:
+            return
+        with self._db.write() as conn:
+            if conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
+                raise NotFoundError(f"Run with id={run_id} not found")
+            found = self._existing(conn, list(trace_ids))
+            missing = [t for t in trace_ids if t not in found]
+            if missing:
+                raise NotFoundError(f"Trace with ID '{missing[0]}' not found.")
+            self._upsert_kv(conn, trace_request_metadata, [(t, k.META_SOURCE_RUN, run_id) for t in found])
+
+    # -- reads -------------------------------------------------------------------------------
+
+    @translate_errors
+    def get_trace_info(self, trace_id: str) -> TraceInfo:
+        """Return one trace info."""
+        with self._db.read() as conn:
+            return self._require_infos(conn, trace_id)
+
+    @translate_errors
+    def get_trace(self, trace_id: str) -> Trace:
+        """Return one trace with its spans, ordered by start time."""
+        with self._db.read() as conn:
+            info = self._require_infos(conn, trace_id)
+            return Trace(info, tuple(self._load_spans(conn, [trace_id]).get(trace_id, ())))
+
+    @translate_errors
+    def batch_get_traces(self, trace_ids: Sequence[str]) -> list[Trace]:
+        """Return the existing traces among ``trace_ids``, in the order asked."""
+        if not trace_ids:
+            return []
+        with self._db.read() as conn:
+            infos = self._load_infos(conn, trace_ids)
+            span_map = self._load_spans(conn, list(infos))
+        seen: set[str] = set()
+        out: list[Trace] = []
+        for tid in trace_ids:
+            if tid in infos and tid not in seen:
+                seen.add(tid)
+                out.append(Trace(infos[tid], tuple(span_map.get(tid, ()))))
+        return out
+
+    @translate_errors
+    def batch_get_trace_infos(self, trace_ids: Sequence[str]) -> list[TraceInfo]:
+        """Return the existing trace infos among ``trace_ids``, in the order asked, without spans."""
+        if not trace_ids:
+            return []
+        with self._db.read() as conn:
+            infos = self._load_infos(conn, trace_ids)
+        return [infos[t] for t in dict.fromkeys(trace_ids) if t in infos]
+
+    @translate_errors
+    def search_traces(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int = SEARCH_TRACES_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> Page[TraceInfo]:
+        """Search trace infos (filters, ordering and paging run in SQL)."""
+        check_max_results(max_results)
+        clauses = parse_trace_filter(filter_string)
+        order = compile_order_by(parse_trace_order_by(order_by))
+        offset = decode_page_token(page_token)
+        keys = [_experiment_key(e) for e in experiment_ids]
+        if not keys:
+            return Page([])
+        query = (
+            sa.select(trace_info.c.trace_id)
+            .where(trace_info.c.experiment_id.in_(keys), *(compile_clause(c) for c in clauses))
+            .order_by(*order)
+            .limit(max_results + 1)
+            .offset(offset)
+        )
+        with self._db.read() as conn:
+            if self._dialect == "sqlite" and needs_regexp(clauses):
+                raw = conn.connection.dbapi_connection
+                assert raw is not None
+                raw.create_function("regexp", 2, _regexp, deterministic=True)
+            ids = list(conn.execute(query).scalars())
+            page_ids = ids[:max_results]
+            infos = self._load_infos(conn, page_ids)
+        token = encode_page_token(offset + max_results) if len(ids) > max_results else None
+        return Page([infos[t] for t in page_ids if t in infos], token)

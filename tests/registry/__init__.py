@@ -1,0 +1,1 @@
+"""Tests of the registry client and fluent registry functions."""
