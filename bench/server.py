@@ -1,10 +1,12 @@
 """Tracking-server benchmark: ``mltrail server`` against ``mlflow server`` over HTTP.
 
 Run ``.venv/bin/python bench/server.py [--quick] [--backend sqlite|postgresql|both] [--skip-mlflow]``.
-For each backend, each tool's server is started with its default worker settings on a fresh
-backend (its own SQLite file in a temporary directory, or its own new PostgreSQL database that is
-dropped afterwards) and its own free loopback port, waited for through ``/health``, driven with
-the same REST requests, measured, and stopped. MLflow 3.17.2 runs from ``bench/.venv-mlflow``.
+For each backend, both tools' servers are started with their default worker settings, each on a
+fresh backend (its own SQLite file in a temporary directory, or its own new PostgreSQL database
+that is dropped afterwards) and its own free loopback port, and waited for through ``/health``.
+They then take turns: each workload runs against mltrail, then against MLflow, with the same REST
+requests, so that both meet the same background load. Both are stopped at the end, on failure and
+on Ctrl-C too. MLflow 3.17.2 runs from ``bench/.venv-mlflow``.
 
 Workloads and goals (mltrail against MLflow):
 

@@ -40,7 +40,10 @@ def test_capture_replaces_data_urls_audio_parts_and_attachment_objects() -> None
                 "content": [
                     {"type": "text", "text": "what is this?"},
                     {"type": "image_url", "image_url": {"url": data_url}},
-                    {"type": "input_audio", "input_audio": {"data": base64.b64encode(WAV).decode(), "format": "wav"}},
+                    {
+                        "type": "input_audio",
+                        "input_audio": {"data": base64.b64encode(WAV).decode(), "format": "wav"},
+                    },
                 ],
             }
         ],
@@ -93,7 +96,9 @@ def test_attachments_round_trip_with_the_sql_store(sqlite_uri: str) -> None:
     assert _read_attachment(trace, ref) == b"%PDF-1.4 hello"
 
 
-def test_oversized_attachment_becomes_a_placeholder_and_an_exception_event(memory_store: InMemoryTraceStore) -> None:
+def test_oversized_attachment_becomes_a_placeholder_and_an_exception_event(
+    memory_store: InMemoryTraceStore,
+) -> None:
     setup.configure(max_attachment_bytes=100)
     with mltrail.start_span("big") as span:
         span.set_inputs(Attachment("image/png", PNG))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -60,7 +61,11 @@ def test_chain_with_fake_chat_model(memory_store: InMemoryTraceStore) -> None:
     assert chat.parent_span_id == root.span_id
     messages = chat.attributes["mlflow.spanInputs"]
     assert [m["content"] for m in messages] == ["be brief", "capital of France?"]
-    assert chat.attributes["mlflow.chat.tokenUsage"] == {"input_tokens": 7, "output_tokens": 2, "total_tokens": 9}
+    assert chat.attributes["mlflow.chat.tokenUsage"] == {
+        "input_tokens": 7,
+        "output_tokens": 2,
+        "total_tokens": 9,
+    }
     assert trace.info.trace_metadata["mlflow.trace.tokenUsage"] == (
         '{"input_tokens":7,"output_tokens":2,"total_tokens":9}'
     )
@@ -93,7 +98,9 @@ def test_tool_and_retriever_spans(memory_store: InMemoryTraceStore) -> None:
     assert retriever_span.attributes["mlflow.spanOutputs"][0]["page_content"] == "about owls"
 
 
-def test_chain_inside_a_traced_function_nests_and_errors_are_recorded(memory_store: InMemoryTraceStore) -> None:
+def test_chain_inside_a_traced_function_nests_and_errors_are_recorded(
+    memory_store: InMemoryTraceStore,
+) -> None:
     @tool
     def explode(x: str) -> str:
         """Always fails."""
@@ -101,10 +108,8 @@ def test_chain_inside_a_traced_function_nests_and_errors_are_recorded(memory_sto
 
     @mltrail.trace(span_type="AGENT")
     def agent() -> str:
-        try:
+        with contextlib.suppress(RuntimeError):
             explode.invoke({"x": "this"})
-        except RuntimeError:
-            pass
         return "recovered"
 
     assert agent() == "recovered"

@@ -55,15 +55,23 @@ def test_chat_completion(memory_store: InMemoryTraceStore, client: openai.OpenAI
     assert span.attributes["mlflow.spanType"] == "CHAT_MODEL"
     assert span.attributes["mlflow.spanInputs"]["messages"] == MESSAGES
     assert span.attributes["mlflow.spanInputs"]["temperature"] == 0
-    assert span.attributes["mlflow.spanOutputs"]["choices"][0]["message"]["content"] == "echo: hello there world"
+    assert (
+        span.attributes["mlflow.spanOutputs"]["choices"][0]["message"]["content"] == "echo: hello there world"
+    )
     assert span.attributes["mlflow.llm.model"] == MODEL
-    assert span.attributes["mlflow.chat.tokenUsage"] == {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7}
+    assert span.attributes["mlflow.chat.tokenUsage"] == {
+        "input_tokens": 3,
+        "output_tokens": 4,
+        "total_tokens": 7,
+    }
     assert trace.info.trace_metadata["mlflow.trace.tokenUsage"] == (
         '{"input_tokens":3,"output_tokens":4,"total_tokens":7}'
     )
 
 
-def test_streamed_chat_completion_with_usage_chunk(memory_store: InMemoryTraceStore, client: openai.OpenAI) -> None:
+def test_streamed_chat_completion_with_usage_chunk(
+    memory_store: InMemoryTraceStore, client: openai.OpenAI
+) -> None:
     stream = client.chat.completions.create(
         model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
     )
@@ -115,7 +123,11 @@ def test_embeddings(memory_store: InMemoryTraceStore, client: openai.OpenAI) -> 
     (trace,) = _traces(memory_store)
     span = _llm_span(trace)
     assert span.attributes["mlflow.spanType"] == "EMBEDDING"
-    assert span.attributes["mlflow.chat.tokenUsage"] == {"input_tokens": 3, "output_tokens": 0, "total_tokens": 3}
+    assert span.attributes["mlflow.chat.tokenUsage"] == {
+        "input_tokens": 3,
+        "output_tokens": 0,
+        "total_tokens": 3,
+    }
     assert len(span.attributes["mlflow.spanOutputs"]["data"]) == 2
 
 
@@ -126,7 +138,11 @@ def test_responses_api(memory_store: InMemoryTraceStore, client: openai.OpenAI) 
     span = _llm_span(trace)
     assert span.name == "Responses"
     assert span.attributes["mlflow.spanInputs"] == {"model": "gpt-4o-mini", "input": "say hi"}
-    assert span.attributes["mlflow.chat.tokenUsage"] == {"input_tokens": 2, "output_tokens": 3, "total_tokens": 5}
+    assert span.attributes["mlflow.chat.tokenUsage"] == {
+        "input_tokens": 2,
+        "output_tokens": 3,
+        "total_tokens": 5,
+    }
 
 
 def test_streamed_responses_api(memory_store: InMemoryTraceStore, client: openai.OpenAI) -> None:
@@ -138,7 +154,9 @@ def test_streamed_responses_api(memory_store: InMemoryTraceStore, client: openai
     assert span.attributes["mlflow.chat.tokenUsage"]["total_tokens"] == 5
 
 
-def test_async_client_plain_and_streamed(memory_store: InMemoryTraceStore, async_client: openai.AsyncOpenAI) -> None:
+def test_async_client_plain_and_streamed(
+    memory_store: InMemoryTraceStore, async_client: openai.AsyncOpenAI
+) -> None:
     async def main() -> tuple[str, str]:
         reply = await async_client.chat.completions.create(model="m", messages=MESSAGES)
         stream = await async_client.chat.completions.create(
@@ -168,13 +186,17 @@ def test_errors_are_recorded(memory_store: InMemoryTraceStore) -> None:
     assert span.events[0].attributes["exception.type"] == "APIConnectionError"
 
 
-def test_image_content_parts_become_attachments(memory_store: InMemoryTraceStore, client: openai.OpenAI) -> None:
+def test_image_content_parts_become_attachments(
+    memory_store: InMemoryTraceStore, client: openai.OpenAI
+) -> None:
     png = b"\x89PNG\r\n\x1a\n" + bytes(100)
     url = "data:image/png;base64," + base64.b64encode(png).decode()
     content = [{"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": url}}]
     client.chat.completions.create(model="m", messages=[{"role": "user", "content": content}])
     (trace,) = _traces(memory_store)
-    stored_url = _llm_span(trace).attributes["mlflow.spanInputs"]["messages"][0]["content"][1]["image_url"]["url"]
+    stored_url = _llm_span(trace).attributes["mlflow.spanInputs"]["messages"][0]["content"][1]["image_url"][
+        "url"
+    ]
     assert stored_url.startswith("mlflow-attachment://") and f"size={len(png)}" in stored_url
 
 

@@ -2,7 +2,7 @@
 
 Takes an ``ExportTraceServiceRequest`` as protobuf or OTLP/JSON, optionally gzip- or
 deflate-compressed, for the experiment named by the ``x-mlflow-experiment-id`` header (a
-missing header is FastAPI's 422). The body is decoded completely before anything is stored, so a
+missing header is the app's request-validation 400; MLflow answers 422). The body is decoded completely before anything is stored, so a
 bad body is a 400 that stores nothing; the spans of a good body are stored in one transaction.
 The answer is an empty protobuf ``ExportTraceServiceResponse``, whatever the request's format.
 """

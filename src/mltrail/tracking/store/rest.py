@@ -449,7 +449,11 @@ class RestTrackingStore(TrackingStore):
 
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
         """Set a model's status (``PATCH logged-models/{id}``)."""
-        body = {"model_id": model_id, "status": LoggedModelStatus.parse(status).value}
+        try:
+            wire_status = LoggedModelStatus.parse(status).value
+        except ValueError as exc:
+            raise InvalidArgumentError(str(exc)) from exc
+        body = {"model_id": model_id, "status": wire_status}
         return logged_model_from_dict(self._call("PATCH", self._model_path(model_id), body=body)["model"])
 
     def delete_logged_model(self, model_id: str) -> None:
