@@ -49,12 +49,13 @@ from _server_data import SearchRun, expected_matches, search_runs_data  # noqa: 
 from _server_procs import ServerProcess, free_port, postgres_database  # noqa: E402
 from _server_workloads import (  # noqa: E402
     Api,
+    ConcurrentLogMetric,
+    GetHistory,
+    LogBatch,
+    LogMetric,
     Measure,
-    concurrent_log_metric,
-    get_history,
-    log_batch,
-    log_metric,
-    search_runs,
+    SearchRuns,
+    Workload,
 )
 
 PG_HOST = "postgres@127.0.0.1:5432"
@@ -216,35 +217,20 @@ class ToolServer:
     startup_seconds: float
     measures: dict[str, Measure]
 
-    def run(self, name: str) -> None:
-        """Run one workload against this server and keep its measure."""
+    def workload(self, name: str) -> tuple[str, Workload]:
+        """A label and a fresh workload object for this server."""
         n = self.sizes
-        workloads: dict[str, tuple[str, Callable[[], Measure]]] = {
-            "log_metric": (
-                f"log-metric x{n.log_metric_calls:,}",
-                lambda: log_metric(self.api, n.log_metric_calls),
-            ),
-            "log_batch": (
-                f"log-batch {n.log_batch_calls:,} x 1,000",
-                lambda: log_batch(self.api, n.log_batch_calls),
-            ),
-            "search": (
-                f"search {n.search_runs:,} runs",
-                lambda: search_runs(self.api, n.search_runs, self.seed, expected_matches(n.search_runs)),
-            ),
-            "history": (
-                f"get-history {n.history_points:,} points",
-                lambda: get_history(self.api, n.history_points),
-            ),
-            "concurrent": (
-                f"{CLIENTS} clients x {n.concurrent_calls_each:,} log-metric",
-                lambda: concurrent_log_metric(self.server.url, CLIENTS, n.concurrent_calls_each),
-            ),
-        }
-        label, fn = workloads[name]
-        print(f"  {self.backend:<10} {self.tool:<8} {label} ...", file=sys.stderr, flush=True)
-        self.measures[name] = measure = fn()
-        print(f"  {'':<10} {'':<8}   {_describe(measure)}", file=sys.stderr, flush=True)
+        if name == "log_metric":
+            return f"log-metric x{n.log_metric_calls:,}", LogMetric(self.api, n.log_metric_calls)
+        if name == "log_batch":
+            return f"log-batch {n.log_batch_calls:,} x 1,000", LogBatch(self.api, n.log_batch_calls)
+        if name == "search":
+            expected = expected_matches(n.search_runs)
+            return f"search {n.search_runs:,} runs", SearchRuns(self.api, n.search_runs, self.seed, expected)
+        if name == "history":
+            return f"get-history {n.history_points:,} points", GetHistory(self.api, n.history_points)
+        workload = ConcurrentLogMetric(self.server.url, CLIENTS, n.concurrent_calls_each)
+        return f"{CLIENTS} clients x {n.concurrent_calls_each:,} log-metric", workload
 
     def results(self) -> dict[str, Any]:
         """The raw results, with the RSS of the server's process tree measured now."""
@@ -302,15 +288,16 @@ def start_tool(
     return ToolServer(tool, backend, sizes, server, api, seed, startup, {})
 
 
-WORKLOAD_ORDER = ("log_metric", "log_batch", "search", "history", "concurrent")
+# Timed rounds per workload; the tools take turns round by round.
+ROUNDS = {"log_metric": 5, "log_batch": 5, "search": 2, "history": 3, "concurrent": 5}
 
 
 def run_backend(backend: str, mode: str, root: Path, mlflow_python: Path | None) -> dict[str, dict[str, Any]]:
-    """Both servers on fresh backends, side by side; each workload runs on one, then the other.
+    """Both servers on fresh backends, side by side, taking turns round by round.
 
-    Taking turns per workload (rather than one tool's whole series, then the other's) exposes
-    both tools to the same background load on a shared machine. Only the server being measured
-    is sent requests; the other one idles.
+    Each workload is prepared on both servers (untimed), then its timed rounds alternate
+    between the tools, so that both meet the same background load on a shared machine. Only
+    the server being measured is sent requests; the other one idles.
     """
     with contextlib.ExitStack() as stack:
         servers = [start_tool(stack, "mltrail", backend, MLTRAIL_SIZES[mode], root / "mltrail", None)]
@@ -318,9 +305,19 @@ def run_backend(backend: str, mode: str, root: Path, mlflow_python: Path | None)
             servers.append(
                 start_tool(stack, "mlflow", backend, MLFLOW_SIZES[mode], root / "mlflow", mlflow_python)
             )
-        for name in WORKLOAD_ORDER:
+        for name, rounds in ROUNDS.items():
+            workloads: list[Workload] = []
             for server in servers:
-                server.run(name)
+                label, workload = server.workload(name)
+                print(f"  {backend:<10} {server.tool:<8} {label}: preparing ...", file=sys.stderr, flush=True)
+                workload.prepare()
+                workloads.append(workload)
+            for index in range(rounds):
+                for workload in workloads:
+                    workload.run_round(index, rounds)
+            for server, workload in zip(servers, workloads, strict=True):
+                server.measures[name] = measure = workload.finish()
+                print(f"  {backend:<10} {server.tool:<8} {_describe(measure)}", file=sys.stderr, flush=True)
         return {server.tool: server.results() for server in servers}
 
 

@@ -178,6 +178,15 @@ if TYPE_CHECKING:
         MltrailError,
         NotFoundError,
     )
+    from mltrail.tracing.api import (
+        SpanType,
+        flush_traces,
+        get_current_active_span,
+        start_span,
+        trace,
+        update_current_trace,
+    )
+    from mltrail.tracing.fluent import search_traces
     from mltrail.tracking.client import TrackingClient
     from mltrail.tracking.entities import (
         Experiment,

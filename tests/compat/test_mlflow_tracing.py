@@ -304,3 +304,155 @@ def test_opentelemetry_spans_as_otlp_json(compat_server: LiveServer) -> None:
     assert llm.attributes["gen_ai.usage.input_tokens"] == 12
     assert llm.attributes["mlflow.spanType"] == "CHAT_MODEL"
     assert trace.info.state.value == "OK"
+
+
+_MLFLOW_CLIENT_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import mlflow
+    from mlflow import MlflowClient
+
+    experiment_id = mlflow.set_experiment(sys.argv[1]).experiment_id
+
+    @mlflow.trace
+    def step(x):
+        mlflow.update_current_trace(tags={"kind": "even" if x % 2 == 0 else "odd"})
+        return x + 1
+
+    for i in range(3):
+        step(i)
+    last = mlflow.get_last_active_trace_id()
+    client = MlflowClient()
+    found = mlflow.search_traces(
+        locations=[experiment_id], filter_string="tags.kind = 'even'", return_type="list"
+    )
+    frame = mlflow.search_traces(locations=[experiment_id])
+    client.set_trace_tag(last, "reviewed", "yes")
+    tagged = client.get_trace(last).info.tags.get("reviewed")
+    client.delete_trace_tag(last, "reviewed")
+    untagged = client.get_trace(last).info.tags.get("reviewed")
+    by_id = client.delete_traces(experiment_id, trace_ids=[last])
+    by_age = client.delete_traces(experiment_id, max_timestamp_millis=2**62, max_traces=10)
+    print(json.dumps({
+        "found": sorted(len(t.data.spans) for t in found),
+        "found_kinds": sorted(t.info.tags["kind"] for t in found),
+        "frame_rows": int(frame.shape[0]),
+        "tagged": tagged,
+        "untagged": untagged,
+        "by_id": by_id,
+        "by_age": by_age,
+    }))
+    """
+)
+
+
+def test_mlflow_client_search_tags_and_delete(compat_server: LiveServer, tmp_path: Path) -> None:
+    script = tmp_path / "mlflow_client_script.py"
+    script.write_text(_MLFLOW_CLIENT_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_"))}
+    env.update(
+        MLFLOW_TRACKING_URI=compat_server.url,
+        MLFLOW_ENABLE_ASYNC_TRACE_LOGGING="false",
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES="1",
+        MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="0",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DO_NOT_TRACK="true",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), unique("mlflow-client")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"mlflow client failed:\n{done.stdout}\n{done.stderr}"
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {
+        "found": [1, 1],
+        "found_kinds": ["even", "even"],
+        "frame_rows": 3,
+        "tagged": "yes",
+        "untagged": None,
+        "by_id": 1,
+        "by_age": 2,
+    }
+
+
+_MLFLOW_ASSESSMENT_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import mlflow
+    from mlflow.entities import AssessmentSource, AssessmentSourceType
+
+    experiment_id = mlflow.set_experiment(sys.argv[1]).experiment_id
+
+    @mlflow.trace
+    def answer(q):
+        return "42"
+
+    answer("meaning of life")
+    trace_id = mlflow.get_last_active_trace_id()
+    judge = AssessmentSource(source_type=AssessmentSourceType.LLM_JUDGE, source_id="gpt-judge")
+    feedback = mlflow.log_feedback(
+        trace_id=trace_id, name="correct", value=True, source=judge, rationale="it is 42"
+    )
+    expectation = mlflow.log_expectation(trace_id=trace_id, name="expected", value={"answer": "42"})
+    updated = mlflow.update_assessment(
+        trace_id=trace_id,
+        assessment_id=feedback.assessment_id,
+        assessment=mlflow.entities.Feedback(name="correct", value=False),
+    )
+    fetched = mlflow.get_assessment(trace_id, feedback.assessment_id)
+    trace = mlflow.get_trace(trace_id)
+    found = mlflow.search_traces(
+        locations=[experiment_id], filter_string="feedback.correct = 'false'", return_type="list"
+    )
+    mlflow.delete_assessment(trace_id=trace_id, assessment_id=expectation.assessment_id)
+    after = mlflow.get_trace(trace_id)
+    print(json.dumps({
+        "id_prefix": feedback.assessment_id[:2],
+        "source": [feedback.source.source_type, feedback.source.source_id],
+        "rationale": fetched.rationale,
+        "updated_value": updated.value,
+        "fetched_value": fetched.value,
+        "names": sorted(a.name for a in trace.info.assessments),
+        "expectation_value": expectation.value,
+        "found": [t.info.trace_id for t in found] == [trace_id],
+        "after": sorted(a.name for a in after.info.assessments),
+    }))
+    """
+)
+
+
+def test_mlflow_assessments(compat_server: LiveServer, tmp_path: Path) -> None:
+    script = tmp_path / "mlflow_assessment_script.py"
+    script.write_text(_MLFLOW_ASSESSMENT_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_"))}
+    env.update(
+        MLFLOW_TRACKING_URI=compat_server.url,
+        MLFLOW_ENABLE_ASYNC_TRACE_LOGGING="false",
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES="1",
+        MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="0",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DO_NOT_TRACK="true",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), unique("mlflow-assess")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"mlflow client failed:\n{done.stdout}\n{done.stderr}"
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {
+        "id_prefix": "a-",
+        "source": ["LLM_JUDGE", "gpt-judge"],
+        "rationale": "it is 42",
+        "updated_value": False,
+        "fetched_value": False,
+        "names": ["correct", "expected"],
+        "expectation_value": {"answer": "42"},
+        "found": True,
+        "after": ["correct"],
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 
 import orjson
 import pytest
@@ -142,7 +142,7 @@ def test_generator_records_chunks_and_outputs(memory_store: InMemoryTraceStore) 
 
 def test_generator_closed_early_still_ends_its_span(memory_store: InMemoryTraceStore) -> None:
     @mltrail.trace
-    def numbers() -> Iterator[int]:
+    def numbers() -> Generator[int, None, None]:
         yield from range(100)
 
     gen = numbers()

@@ -139,6 +139,33 @@ for i in range(50):
     assert len(setup.trace_store().search_traces(["0"]).items) == 50
 
 
+def test_traces_finished_in_atexit_handlers_are_still_written(tmp_path: object) -> None:
+    script = """
+import atexit
+import mltrail
+mltrail.set_tracking_uri("sqlite:///{db}")
+
+@mltrail.trace
+def f(i):
+    return i
+
+f(0)
+atexit.register(lambda: (f(1), mltrail.flush_traces(30)))
+"""
+    db = f"{tmp_path}/atexit.db"
+    done = subprocess.run(
+        [sys.executable, "-c", script.format(db=db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    mltrail.set_tracking_uri(f"sqlite:///{db}")
+    assert len(setup.trace_store().search_traces(["0"]).items) == 2
+
+
 def test_import_mltrail_loads_no_opentelemetry() -> None:
     code = "import sys, mltrail; print(any(m.startswith('opentelemetry') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Iterator
+from typing import Any
 
 import openai
 import pytest
@@ -15,7 +16,7 @@ from mltrail.tracing.entities import SpanData, Trace
 from mltrail.tracing.store.memory import InMemoryTraceStore
 from tests.tracing.openai_server import MODEL, FakeOpenAIServer
 
-MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello there world"}]
+MESSAGES: Any = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello there world"}]
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +105,8 @@ def test_calls_inside_a_traced_function_nest_under_it(
 ) -> None:
     @mltrail.trace(span_type="AGENT")
     def agent(question: str) -> str:
-        reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": question}])
+        messages: Any = [{"role": "user", "content": question}]
+        reply = client.chat.completions.create(model="m", messages=messages)
         client.embeddings.create(model="text-embedding-3-small", input=[question])
         return reply.choices[0].message.content or ""
 
@@ -192,7 +194,8 @@ def test_image_content_parts_become_attachments(
     png = b"\x89PNG\r\n\x1a\n" + bytes(100)
     url = "data:image/png;base64," + base64.b64encode(png).decode()
     content = [{"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": url}}]
-    client.chat.completions.create(model="m", messages=[{"role": "user", "content": content}])
+    messages: Any = [{"role": "user", "content": content}]
+    client.chat.completions.create(model="m", messages=messages)
     (trace,) = _traces(memory_store)
     stored_url = _llm_span(trace).attributes["mlflow.spanInputs"]["messages"][0]["content"][1]["image_url"][
         "url"

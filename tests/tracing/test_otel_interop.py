@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -29,7 +29,7 @@ class _Receiver(BaseHTTPRequestHandler):
             body = gzip.decompress(body)
         request = ExportTraceServiceRequest()
         request.ParseFromString(body)
-        type(self).requests.append(request)
+        self.requests.append(request)
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.end_headers()
@@ -41,7 +41,7 @@ class _Receiver(BaseHTTPRequestHandler):
 @pytest.fixture
 def collector() -> Iterator[tuple[str, list[ExportTraceServiceRequest]]]:
     """An OTLP/HTTP trace receiver on a free loopback port."""
-    handler = type("Receiver", (_Receiver,), {"requests": []})
+    handler = cast(type[_Receiver], type("Receiver", (_Receiver,), {"requests": []}))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

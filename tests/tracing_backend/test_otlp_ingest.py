@@ -7,6 +7,7 @@ import json
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -32,7 +33,7 @@ class Server:
         self.tracking = tracking
         self.experiment_id = exp
 
-    def post(self, body: bytes, content_type: str = "application/x-protobuf", **headers: str) -> object:
+    def post(self, body: bytes, content_type: str = "application/x-protobuf", **headers: str) -> Any:
         all_headers = {"Content-Type": content_type, "x-mlflow-experiment-id": self.experiment_id, **headers}
         return self.client.post("/v1/traces", content=body, headers=all_headers)
 
@@ -115,9 +116,9 @@ def test_protobuf_ingest_returns_empty_protobuf_response(server: Server) -> None
     root_id = new_span_id()
     spans = [span(trace_id, "root", span_id=root_id, end_ms=20), rich_span(trace_id, parent=root_id)]
     response = server.post(encode_spans(spans))
-    assert response.status_code == 200  # type: ignore[attr-defined]
-    assert response.headers["content-type"] == "application/x-protobuf"  # type: ignore[attr-defined]
-    ExportTraceServiceResponse().ParseFromString(response.content)  # type: ignore[attr-defined]
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/x-protobuf"
+    ExportTraceServiceResponse().ParseFromString(response.content)
     trace = server.traces.get_trace(mlflow_trace_id(trace_id))
     got = {s.name: s for s in trace.spans}
     assert got["rich"].resource == {"service.name": "svc", "telemetry.sdk.language": "python", "host.cpus": 2}
@@ -130,8 +131,8 @@ def test_otlp_json_ingest(server: Server) -> None:
     trace_id, root_id = new_trace_id(), new_span_id()
     body = json.dumps(_json_request(trace_id, root_id)).encode()
     response = server.post(body, "application/json; charset=utf-8")
-    assert response.status_code == 200  # type: ignore[attr-defined]
-    assert response.headers["content-type"] == "application/x-protobuf"  # type: ignore[attr-defined]
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/x-protobuf"
     trace = server.traces.get_trace(mlflow_trace_id(trace_id))
     root = next(s for s in trace.spans if s.name == "json-root")
     assert root.span_id == root_id
@@ -161,7 +162,7 @@ def test_compressed_bodies(server: Server, encoding: str) -> None:
         compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
         body, header = compressor.compress(raw) + compressor.flush(), "deflate"
     response = server.post(body, **{"Content-Encoding": header})
-    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert response.status_code == 200
     assert len(server.traces.get_trace(mlflow_trace_id(trace_id)).spans) == 2
 
 
@@ -169,10 +170,10 @@ def test_partial_batches_over_http(server: Server) -> None:
     trace_id = new_trace_id()
     root_id = new_span_id()
     child = span(trace_id, "child", parent=root_id, start_ms=1, end_ms=3)
-    assert server.post(encode_spans([child])).status_code == 200  # type: ignore[attr-defined]
+    assert server.post(encode_spans([child])).status_code == 200
     assert server.traces.get_trace_info(mlflow_trace_id(trace_id)).state.value == "IN_PROGRESS"
     root = span(trace_id, "root", span_id=root_id, end_ms=9)
-    assert server.post(encode_spans([root, child])).status_code == 200  # type: ignore[attr-defined]
+    assert server.post(encode_spans([root, child])).status_code == 200
     trace = server.traces.get_trace(mlflow_trace_id(trace_id))
     assert len(trace.spans) == 2
     assert trace.info.state.value == "OK"
@@ -181,7 +182,7 @@ def test_partial_batches_over_http(server: Server) -> None:
 def test_run_header_links_trace(server: Server) -> None:
     run_id = server.tracking.create_run(server.experiment_id).info.run_id
     trace_id, spans = simple_trace()
-    assert server.post(encode_spans(spans), **{"x-mlflow-run-id": run_id}).status_code == 200  # type: ignore[attr-defined]
+    assert server.post(encode_spans(spans), **{"x-mlflow-run-id": run_id}).status_code == 200
     info = server.traces.get_trace_info(mlflow_trace_id(trace_id))
     assert info.trace_metadata["mlflow.sourceRun"] == run_id
 
@@ -210,7 +211,7 @@ def test_bad_bodies_get_400_and_store_nothing(
 ) -> None:
     payload = body if body is not None else _good_json_then_break(new_trace_id())
     response = server.post(payload, content_type, **headers)
-    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert response.status_code == 400
     assert server.count() == 0
 
 
@@ -222,7 +223,7 @@ def test_bad_span_ids_in_protobuf_store_nothing(server: Server) -> None:
     request.ParseFromString(encode_spans(spans))
     request.resource_spans[0].scope_spans[0].spans[1].span_id = b"\x01\x02"
     response = server.post(request.SerializeToString())
-    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert response.status_code == 400
     assert server.count() == 0
 
 
@@ -240,4 +241,4 @@ def test_missing_experiment_header_is_rejected(server: Server) -> None:
 def test_unknown_experiment_is_404(server: Server) -> None:
     _, spans = simple_trace()
     response = server.post(encode_spans(spans), **{"x-mlflow-experiment-id": "424242"})
-    assert response.status_code == 404  # type: ignore[attr-defined]
+    assert response.status_code == 404

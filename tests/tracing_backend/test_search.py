@@ -222,7 +222,7 @@ def test_state_of_returned_infos(shared: Backend, shared_corpus: dict[str, str])
         "tags.env IN ('a')",
         "span.bogus = 'x'",
         "name =",
-        "feedback.quality = 'good'",
+        "feedback.quality > 3",
     ],
 )
 def test_bad_filters_are_invalid(shared: Backend, bad: str) -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mltrail.errors import InvalidArgumentError, NotFoundError
-from mltrail.tracing.entities import TraceInfo, TraceState, mlflow_trace_id
+from mltrail.tracing.entities import Assessment, TraceInfo, TraceState, mlflow_trace_id
 from tests.tracing_backend._spans import BASE_NS, new_span_id, new_trace_id, rich_span, simple_trace, span
 from tests.tracing_backend.conftest import Backend
 
@@ -79,7 +79,9 @@ def test_partial_batches_are_upserted(backend: Backend) -> None:
     assert first.state is TraceState.IN_PROGRESS
     assert "mlflow.traceName" not in first.tags
 
-    root = span(trace_id, "root", span_id=root_id, start_ms=0, end_ms=12)
+    root = span(
+        trace_id, "root", span_id=root_id, start_ms=0, end_ms=12, attributes={"mlflow.spanInputs": "in"}
+    )
     backend.traces.log_spans(backend.experiment_id, [root])
     changed = span(
         trace_id, "child", span_id=child_id, parent=root_id, start_ms=5, end_ms=9, attributes={"v": 2}
@@ -93,6 +95,7 @@ def test_partial_batches_are_upserted(backend: Backend) -> None:
     assert trace.info.request_time == BASE_MS
     assert trace.info.execution_duration == 12
     assert trace.info.tags["mlflow.traceName"] == "root"
+    assert trace.info.request_preview == "in"
 
 
 def test_error_root_and_open_root(backend: Backend) -> None:
@@ -266,3 +269,63 @@ def test_log_spans_with_run_id(backend: Backend) -> None:
     backend.traces.log_spans(backend.experiment_id, spans, run_id=run_id)
     info = backend.traces.get_trace_info(mlflow_trace_id(trace_id))
     assert info.trace_metadata["mlflow.sourceRun"] == run_id
+
+
+def test_assessments_lifecycle_and_search(backend: Backend) -> None:
+    trace_id, spans = simple_trace()
+    tid = mlflow_trace_id(trace_id)
+    backend.traces.log_spans(backend.experiment_id, spans)
+    feedback = backend.traces.create_assessment(
+        Assessment(
+            assessment_id="",
+            trace_id=tid,
+            name="correct",
+            kind="feedback",
+            payload={"value": True},
+            source_type="LLM_JUDGE",
+            source_id="judge-1",
+            rationale="matches",
+            metadata={"m": "1"},
+        )
+    )
+    assert feedback.assessment_id.startswith("a-")
+    assert feedback.create_time > 0 and feedback.valid
+    expectation = backend.traces.create_assessment(
+        Assessment("", tid, "answer", "expectation", {"value": {"text": "42"}}, source_type="HUMAN")
+    )
+    assert backend.traces.get_assessment(tid, feedback.assessment_id) == feedback
+    info = backend.traces.get_trace_info(tid)
+    assert {a.name for a in info.assessments} == {"correct", "answer"}
+    exp = [backend.experiment_id]
+    assert [i.trace_id for i in backend.traces.search_traces(exp, "feedback.correct = 'true'")] == [tid]
+    assert backend.traces.search_traces(exp, "feedback.correct = 'false'").items == []
+    assert [i.trace_id for i in backend.traces.search_traces(exp, "expectation.answer LIKE '%42%'")] == [tid]
+    assert backend.traces.search_traces(exp, "feedback.missing IS NOT NULL").items == []
+
+    updated = backend.traces.update_assessment(
+        tid,
+        feedback.assessment_id,
+        {"name": "correctness", "kind": "feedback", "payload": {"value": False}, "metadata": {"n": "2"}},
+    )
+    assert (updated.name, updated.value, dict(updated.metadata)) == (
+        "correctness",
+        False,
+        {"m": "1", "n": "2"},
+    )
+    assert [i.trace_id for i in backend.traces.search_traces(exp, "feedback.correctness = 'false'")] == [tid]
+
+    override = backend.traces.create_assessment(
+        Assessment("", tid, "correctness", "feedback", {"value": True}, overrides=feedback.assessment_id)
+    )
+    assert backend.traces.get_assessment(tid, feedback.assessment_id).valid is False
+    assert [i.trace_id for i in backend.traces.search_traces(exp, "feedback.correctness = 'true'")] == [tid]
+    backend.traces.delete_assessment(tid, override.assessment_id)
+    assert backend.traces.get_assessment(tid, feedback.assessment_id).valid is True
+    with pytest.raises(NotFoundError):
+        backend.traces.get_assessment(tid, override.assessment_id)
+    backend.traces.delete_assessment(tid, expectation.assessment_id)
+    assert [a.name for a in backend.traces.get_trace_info(tid).assessments] == ["correctness"]
+    with pytest.raises(NotFoundError):
+        backend.traces.create_assessment(
+            Assessment("", mlflow_trace_id(new_trace_id()), "x", "feedback", {"value": 1})
+        )

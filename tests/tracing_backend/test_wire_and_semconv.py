@@ -113,7 +113,7 @@ def test_span_form_b_and_v2_are_read() -> None:
         "rich",
         "ERROR",
     )
-    v2 = {
+    v2: dict[str, object] = {
         "name": "old",
         "context": {"trace_id": "0x" + span.trace_id, "span_id": "0x" + span.span_id},
         "parent_id": None,
@@ -243,3 +243,17 @@ def test_mlflow_attributes_win_and_unknown_models_are_unpriced() -> None:
         "output_cost": 2.0,
         "total_cost": 4.0,
     }
+
+
+def test_mlflow_native_llm_spans_are_priced() -> None:
+    attrs = {
+        "mlflow.llm.model": "gpt-4o",
+        "mlflow.chat.tokenUsage": {"input_tokens": 1_000_000, "output_tokens": 0, "total_tokens": 1_000_000},
+    }
+    assert translate_attributes(attrs)["mlflow.llm.cost"] == {
+        "input_cost": 2.5,
+        "output_cost": 0.0,
+        "total_cost": 2.5,
+    }
+    plain = {"mlflow.spanType": "CHAIN", "x": 1}
+    assert translate_attributes(plain) == plain

@@ -1,7 +1,8 @@
 """Table metadata of traces, registered on the shared tracking ``metadata``.
 
 ``trace_info`` holds one row per trace; tags and request metadata are key/value tables; ``spans``
-holds one row per span, upserted by ``(trace_id, span_id)``. A span's full OpenTelemetry content
+holds one row per span, upserted by ``(trace_id, span_id)``; ``assessments`` one row per feedback,
+expectation or issue (its wire payload as JSON, plus ``value_text`` for search). A span's full OpenTelemetry content
 (attributes, events, links, resource, scope, status) is one JSON document in ``content``; the
 columns beside it (name, type, status, times) exist for search and ordering. Full-text search
 runs ``LIKE`` over ``content``. Every child row goes with its trace (``ON DELETE CASCADE``), and
@@ -16,7 +17,7 @@ from sqlalchemy.types import TypeEngine
 
 from mltrail.db.schema import metadata
 
-__all__ = ["spans", "trace_info", "trace_request_metadata", "trace_tags"]
+__all__ = ["assessments", "spans", "trace_info", "trace_request_metadata", "trace_tags"]
 
 TRACE_ID_LENGTH = 50
 SPAN_NAME_LENGTH = 500
@@ -59,7 +60,7 @@ trace_info = sa.Table(
     sa.Column("request_preview", _text(), nullable=True),
     sa.Column("response_preview", _text(), nullable=True),
     sa.Column("client_request_id", _str(_KEY), nullable=True),
-    sa.Index(None, "experiment_id", "request_time"),
+    sa.Index(None, "experiment_id", "request_time", "trace_id"),
     sa.Index(None, "client_request_id"),
 )
 
@@ -95,4 +96,26 @@ spans = sa.Table(
     sa.Column("content", _huge_text(), nullable=False),
     sa.Index(None, "name"),
     sa.Index(None, "span_type"),
+)
+
+assessments = sa.Table(
+    "assessments",
+    metadata,
+    sa.Column("assessment_id", sa.String(TRACE_ID_LENGTH), primary_key=True),
+    sa.Column("trace_id", sa.String(TRACE_ID_LENGTH), _trace_fk(), nullable=False),
+    sa.Column("name", _str(_KEY), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("payload", _huge_text(), nullable=False),
+    sa.Column("value_text", _text(), nullable=True),
+    sa.Column("source_type", sa.String(32), nullable=False),
+    sa.Column("source_id", _str(_KEY), nullable=False),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.Column("last_update_time", sa.BigInteger, nullable=False),
+    sa.Column("span_id", sa.String(16), nullable=True),
+    sa.Column("rationale", _text(), nullable=True),
+    sa.Column("metadata", _text(), nullable=True),
+    sa.Column("error", _text(), nullable=True),
+    sa.Column("overrides", sa.String(TRACE_ID_LENGTH), nullable=True),
+    sa.Column("valid", sa.Boolean, nullable=False),
+    sa.Index(None, "trace_id", "name"),
 )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 _LAZY: dict[str, str] = {
     "Model": "mltrail.models.model",
+    "ModelInfo": "mltrail.models.logging",
     "Flavor": "mltrail.models.flavor",
     "get_flavor": "mltrail.models.flavor",
     "set_model": "mltrail.models.python_model",
@@ -32,6 +33,7 @@ __all__ = [
     "DataType",
     "Flavor",
     "Model",
+    "ModelInfo",
     "ModelSignature",
     "ParamSchema",
     "ParamSpec",
@@ -47,6 +49,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from mltrail.models.flavor import Flavor, get_flavor
+    from mltrail.models.logging import ModelInfo
     from mltrail.models.model import Model
     from mltrail.models.python_model import PythonModel, PythonModelContext, set_model
     from mltrail.models.schema import (

@@ -21,7 +21,16 @@ __all__ = ["MODEL_URI_RESOLVERS", "MODEL_URI_RESOLVER_GROUP", "resolve_model_uri
 
 MODEL_URI_RESOLVER_GROUP = "mltrail.model_uri_resolvers"
 
-MODEL_URI_RESOLVERS: dict[str, str] = {}
+_RESOLVERS = "mltrail.models.resolvers"
+
+MODEL_URI_RESOLVERS: dict[str, str] = {
+    "runs": f"{_RESOLVERS}:resolve_runs_uri",
+    "models": f"{_RESOLVERS}:resolve_models_uri",
+    **{
+        scheme: f"{_RESOLVERS}:resolve_artifact_store_uri"
+        for scheme in ("s3", "mlflow-artifacts", "http", "https")
+    },
+}
 """Built-in resolvers by URI scheme, as ``module:function`` (function(uri) -> local path)."""
 
 

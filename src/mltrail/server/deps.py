@@ -16,7 +16,7 @@ from fastapi import Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mltrail._plugins import resolve_artifact_repository, resolve_registry_store
+from mltrail._plugins import resolve_artifact_repository, resolve_registry_store, resolve_trace_store
 from mltrail.artifacts.base import ArtifactRepository
 from mltrail.artifacts.paths import canonical_relpath, uri_scheme
 from mltrail.config import Settings
@@ -26,7 +26,6 @@ from mltrail.server.parsing import Message, parse_request
 from mltrail.server.permissions import PermissionRegistry
 from mltrail.server.settings import ServerSettings
 from mltrail.tracing.store.base import TraceStore
-from mltrail.tracing.store.factory import resolve_trace_store
 from mltrail.tracking.store.base import TrackingStore
 from mltrail.tracking.wire import dumps
 

@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "TRACE_ID_PREFIX",
+    "Assessment",
     "SpanData",
     "SpanEvent",
     "SpanLink",
@@ -56,6 +57,51 @@ def hex_trace_id(trace_id: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Assessment:
+    """A judgement attached to a trace (MLflow ``Assessment``): feedback, expectation or issue.
+
+    Attributes:
+        assessment_id: ``a-<32 hex>``, set by the store.
+        trace_id: The trace judged.
+        name: The assessment name (e.g. ``"correctness"``).
+        kind: ``"feedback"``, ``"expectation"`` or ``"issue"``.
+        payload: The kind's message as on the wire (``{"value": ...}``, with ``error`` for
+            feedback or ``serialized_value`` for expectations).
+        source_type: ``HUMAN``, ``LLM_JUDGE``, ``CODE`` or ``SOURCE_TYPE_UNSPECIFIED``.
+        source_id: Who or what made it.
+        create_time: ms since the epoch.
+        last_update_time: ms since the epoch.
+        span_id: A span of the trace it is about, if any.
+        rationale: Why.
+        metadata: String metadata.
+        overrides: The id of the assessment this one supersedes.
+        valid: False once superseded.
+        error: An error of the assessment itself (``error_code``, ``error_message`` ...).
+    """
+
+    assessment_id: str
+    trace_id: str
+    name: str
+    kind: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    source_type: str = "SOURCE_TYPE_UNSPECIFIED"
+    source_id: str = ""
+    create_time: int = 0
+    last_update_time: int = 0
+    span_id: str | None = None
+    rationale: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    overrides: str | None = None
+    valid: bool = True
+    error: Mapping[str, Any] | None = None
+
+    @property
+    def value(self) -> Any:
+        """The judged value (``payload["value"]``), None when absent."""
+        return self.payload.get("value")
+
+
+@dataclass(frozen=True, slots=True)
 class TraceInfo:
     """Metadata of one trace (MLflow ``TraceInfoV3``).
 
@@ -70,6 +116,7 @@ class TraceInfo:
         client_request_id: A caller-chosen id, if any.
         trace_metadata: Immutable-ish string metadata (``mlflow.trace.*``, ``mlflow.sourceRun`` ...).
         tags: Mutable string tags.
+        assessments: Assessments of the trace (filled by reads that return them).
     """
 
     trace_id: str
@@ -82,6 +129,7 @@ class TraceInfo:
     client_request_id: str | None = None
     trace_metadata: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
+    assessments: tuple[Assessment, ...] = ()
 
     @property
     def otel_trace_id(self) -> str:

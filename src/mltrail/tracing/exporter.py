@@ -69,6 +69,23 @@ def _same_value(stored: str | None, wanted: str) -> bool:
         return False
 
 
+def _client_knows_more(record: TraceRecord) -> bool:
+    """Whether the trace has values the store cannot derive from its spans alone.
+
+    User-set tags, metadata, ids and previews; and token usage or cost, which the client sums
+    without counting a span's usage again when an enclosing span already reports it.
+    """
+    if record.tags or record.metadata or record.client_request_id:
+        return True
+    if record.request_preview is not None or record.response_preview is not None:
+        return True
+    for span in record.spans:
+        attributes = span.attributes
+        if attributes and (attr.CHAT_TOKEN_USAGE in attributes or attr.LLM_COST in attributes):
+            return True
+    return False
+
+
 def _needs_start_trace(info: TraceInfo, stored: TraceInfo | None) -> bool:
     """Whether the store's derived info lacks something only the client knows."""
     if stored is None:
@@ -100,6 +117,8 @@ class TraceExporter:
         on_queue_full: ``"block"`` makes the traced call wait for room; ``"drop"`` drops the
             trace, counts it and logs a warning.
         asynchronous: False writes each trace in the thread that finished it.
+        linger: Seconds a batch may wait for more traces before it is written (unless it is
+            full or a flush is waiting); larger batches mean fewer store transactions.
     """
 
     def __init__(
@@ -111,6 +130,7 @@ class TraceExporter:
         max_batch_size: int = 512,
         on_queue_full: QueueFullPolicy = "block",
         asynchronous: bool = True,
+        linger: float = 0.05,
     ) -> None:
         if max_queue_size < 1 or max_batch_size < 1:
             raise ValueError("max_queue_size and max_batch_size must be at least 1")
@@ -126,6 +146,8 @@ class TraceExporter:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._worker: threading.Thread | None = None
+        self._hurry = threading.Event()
+        self._linger = linger
         self._stopping = False
         self._pending = 0
         self._submitted = 0
@@ -148,18 +170,18 @@ class TraceExporter:
                     "mltrail: trace %s finished after tracing shut down; dropped", record.trace_id
                 )
                 return
-        if not self._asynchronous or threading.current_thread() is self._worker:
+        if not self._asynchronous or threading.current_thread() is self._worker or not self._ensure_worker():
             self._export([record])
             return
-        self._ensure_worker()
         if self._block:
             while True:
                 try:
                     self._queue.put(record, timeout=1.0)
                     return
                 except queue.Full:
-                    if not self._worker_alive():
-                        self._ensure_worker()
+                    if not self._worker_alive() and not self._ensure_worker():
+                        self._export([record])
+                        return
         else:
             try:
                 self._queue.put_nowait(record)
@@ -184,14 +206,20 @@ class TraceExporter:
         worker = self._worker
         return worker is not None and worker.is_alive()
 
-    def _ensure_worker(self) -> None:
+    def _ensure_worker(self) -> bool:
+        """Start the worker unless it runs; False when no thread can be started (interpreter exit)."""
         if self._worker_alive():
-            return
+            return True
         with self._lock:
             if self._worker is not None and self._worker.is_alive():
-                return
-            self._worker = threading.Thread(target=self._run, name="mltrail-trace-export", daemon=False)
-            self._worker.start()
+                return True
+            worker = threading.Thread(target=self._run, name="mltrail-trace-export", daemon=False)
+            try:
+                worker.start()
+            except RuntimeError:
+                return False
+            self._worker = worker
+            return True
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -205,6 +233,7 @@ class TraceExporter:
             True when the queue drained in time.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._hurry.set()
         with self._idle:
             while self._pending > 0:
                 remaining = None if deadline is None else deadline - time.monotonic()
@@ -219,6 +248,7 @@ class TraceExporter:
         with self._lock:
             self._stopping = True
             worker = self._worker
+        self._hurry.set()
         if worker is not None and worker is not threading.current_thread():
             worker.join(timeout)
 
@@ -240,13 +270,28 @@ class TraceExporter:
                 if self._stopping or not main.is_alive():
                     return
                 continue
-            batch = [first]
-            while len(batch) < self._max_batch_size:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._export(batch)
+            self._export(self._collect(first, main))
+
+    def _collect(self, first: TraceRecord, main: threading.Thread) -> list[TraceRecord]:
+        """A batch: what is queued, and what arrives within the linger time, up to the batch size."""
+        batch = [first]
+        deadline = time.monotonic() + self._linger
+        while len(batch) < self._max_batch_size:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._hurry.is_set() or self._stopping or not main.is_alive():
+                break
+            try:
+                batch.append(self._queue.get(timeout=min(remaining, 0.01)))
+            except queue.Empty:
+                continue
+        if self._queue.empty():
+            self._hurry.clear()
+        return batch
 
     def _finish(self, count: int) -> None:
         """Mark ``count`` traces done; the caller holds the lock."""
@@ -327,8 +372,8 @@ class TraceExporter:
                 continue
             try:
                 info = stored.get(record.trace_id)
-                wanted = trace_info(record, trace_spans)
-                if _needs_start_trace(wanted, info):
+                wanted = trace_info(record, trace_spans) if _client_knows_more(record) else None
+                if wanted is not None and _needs_start_trace(wanted, info):
                     info = _retrying(lambda w=wanted: store.start_trace(w))  # type: ignore[misc]
                 if record.attachments and info is not None:
                     self._upload_attachments(record, info)

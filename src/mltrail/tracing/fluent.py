@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from mltrail.errors import InvalidArgumentError, MissingDependencyError
 from mltrail.tracing.entities import Trace, TraceInfo
@@ -87,6 +87,27 @@ def _infos(
         if not token:
             break
     return found
+
+
+@overload
+def search_traces(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str | None = None,
+    max_results: int = 1000,
+    order_by: Sequence[str] | None = None,
+    return_type: Literal["pandas"] = "pandas",
+) -> pd.DataFrame: ...
+
+
+@overload
+def search_traces(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str | None = None,
+    max_results: int = 1000,
+    order_by: Sequence[str] | None = None,
+    *,
+    return_type: Literal["list"],
+) -> list[Trace]: ...
 
 
 def search_traces(

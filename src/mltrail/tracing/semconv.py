@@ -76,6 +76,9 @@ _OPENINFERENCE_KINDS = {
 _TRACELOOP_KINDS = {"workflow": "WORKFLOW", "task": "TASK", "agent": "AGENT", "tool": "TOOL"}
 _TRACELOOP_REQUEST_TYPES = {"chat": "CHAT_MODEL", "completion": "LLM", "embedding": "EMBEDDING"}
 
+# Every key read below starts with one of these; spans without them need no translation.
+_CONVENTION_PREFIXES = ("gen_ai.", "llm.", "openinference.", "traceloop.", "input.", "output.")
+
 _INPUT_TOKENS = (
     "gen_ai.usage.input_tokens",
     "gen_ai.usage.prompt_tokens",
@@ -200,6 +203,9 @@ def translate_attributes(attrs: Mapping[str, Any]) -> dict[str, Any]:
         A new attribute dict: the original attributes plus the derived ones that were missing.
     """
     out = dict(attrs)
+    priceable = k.LLM_MODEL in attrs and k.TOKEN_USAGE in attrs and k.LLM_COST not in attrs
+    if not priceable and not any(key.startswith(_CONVENTION_PREFIXES) for key in attrs):
+        return out
     if k.SPAN_TYPE not in out and (span_type := _span_type(attrs)) is not None:
         out[k.SPAN_TYPE] = span_type
     if k.TOKEN_USAGE not in out and (usage := _usage(attrs)) is not None:

@@ -179,9 +179,15 @@ def _current_exporter() -> TraceExporter:
         return _exporter
 
 
+_settings: dict[str, Settings] = {}
+
+
 def _settings_for(uri: str) -> Settings:
-    settings = fluent_state.default_client().settings
-    return settings if settings.tracking_uri == uri else settings.model_copy(update={"tracking_uri": uri})
+    """Settings for stores and repositories of ``uri``, built once per URI (without a client)."""
+    settings = _settings.get(uri)
+    if settings is None:
+        settings = _settings[uri] = Settings().model_copy(update={"tracking_uri": uri})
+    return settings
 
 
 def _tracking_uri() -> str:
@@ -199,8 +205,17 @@ def trace_store() -> TraceStore:
         with _lock:
             store = _stores.get(uri)
             if store is None:
+                _ensure_tracking_store(uri)
                 store = _stores[uri] = _plugins.resolve_trace_store(uri, _settings_for(uri))
     return store
+
+
+def _ensure_tracking_store(uri: str) -> None:
+    """Open the tracking store of ``uri`` once, so its schema and default experiment exist."""
+    if uri == fluent_state.get_tracking_uri():
+        fluent_state.default_client()
+        return
+    _plugins.resolve_tracking_store(uri, _settings_for(uri)).close()
 
 
 def _artifact_repository(location: str) -> ArtifactRepository:
@@ -310,6 +325,7 @@ def reset() -> None:
         _exporter = None
         _config = TracingConfig()
         _stores.clear()
+        _settings.clear()
         if _runtime is not None:
             _runtime.processor.shutdown()
             _apply_otlp(_config)

@@ -21,11 +21,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrail.errors import InvalidArgumentError
-from mltrail.tracing.entities import SpanData, SpanEvent, SpanLink, Trace, TraceInfo, TraceState
+from mltrail.tracing.entities import Assessment, SpanData, SpanEvent, SpanLink, Trace, TraceInfo, TraceState
 
 __all__ = [
     "any_value_from_dict",
     "any_value_to_dict",
+    "assessment_from_dict",
+    "assessment_to_dict",
     "format_duration",
     "format_timestamp",
     "parse_duration",
@@ -139,7 +141,73 @@ def trace_info_to_dict(info: TraceInfo) -> JsonDict:
         out["response_preview"] = info.response_preview
     if info.execution_duration is not None:
         out["execution_duration"] = format_duration(info.execution_duration)
+    if info.assessments:
+        out["assessments"] = [assessment_to_dict(a) for a in info.assessments]
     return out
+
+
+_ASSESSMENT_KINDS = ("feedback", "expectation", "issue")
+
+
+def assessment_to_dict(assessment: Assessment) -> JsonDict:
+    """Proto-JSON of an ``Assessment`` (unset optional fields omitted)."""
+    out: JsonDict = {
+        "assessment_id": assessment.assessment_id,
+        "assessment_name": assessment.name,
+        "trace_id": assessment.trace_id,
+        "source": {"source_type": assessment.source_type, "source_id": assessment.source_id},
+        "create_time": format_timestamp(assessment.create_time),
+        "last_update_time": format_timestamp(assessment.last_update_time),
+        assessment.kind: dict(assessment.payload),
+        "valid": assessment.valid,
+    }
+    if assessment.span_id:
+        out["span_id"] = assessment.span_id
+    if assessment.rationale is not None:
+        out["rationale"] = assessment.rationale
+    if assessment.metadata:
+        out["metadata"] = dict(assessment.metadata)
+    if assessment.overrides:
+        out["overrides"] = assessment.overrides
+    if assessment.error:
+        out["error"] = dict(assessment.error)
+    return out
+
+
+def assessment_from_dict(obj: Mapping[str, Any], *, trace_id: str | None = None) -> Assessment:
+    """Read an ``Assessment`` (exactly one of feedback / expectation / issue).
+
+    Raises:
+        InvalidArgumentError: no kind or several, or a missing name.
+    """
+    kinds = [kind for kind in _ASSESSMENT_KINDS if obj.get(kind) is not None]
+    if len(kinds) != 1:
+        raise InvalidArgumentError("An assessment needs exactly one of feedback, expectation or issue.")
+    payload = obj[kinds[0]]
+    if not isinstance(payload, Mapping):
+        raise InvalidArgumentError(f"'{kinds[0]}' must be an object")
+    source = obj.get("source") or {}
+    times = {
+        key: parse_timestamp(obj[key]) if obj.get(key) else 0 for key in ("create_time", "last_update_time")
+    }
+    valid = obj.get("valid")
+    return Assessment(
+        assessment_id=str(obj.get("assessment_id") or ""),
+        trace_id=str(obj.get("trace_id") or trace_id or ""),
+        name=str(obj.get("assessment_name") or ""),
+        kind=kinds[0],
+        payload=dict(payload),
+        source_type=str(source.get("source_type") or "SOURCE_TYPE_UNSPECIFIED"),
+        source_id=str(source.get("source_id") or ""),
+        create_time=times["create_time"],
+        last_update_time=times["last_update_time"],
+        span_id=obj.get("span_id") or None,
+        rationale=obj.get("rationale"),
+        metadata=_string_map(obj.get("metadata")),
+        overrides=obj.get("overrides") or None,
+        valid=True if valid is None else bool(valid),
+        error=dict(obj["error"]) if isinstance(obj.get("error"), Mapping) else None,
+    )
 
 
 def trace_info_to_v2_dict(info: TraceInfo) -> JsonDict:
@@ -225,6 +293,7 @@ def trace_info_from_dict(obj: Mapping[str, Any]) -> TraceInfo:
         client_request_id=obj.get("client_request_id") or None,
         trace_metadata=_string_map(obj.get("trace_metadata")),
         tags=_string_map(obj.get("tags")),
+        assessments=tuple(assessment_from_dict(a) for a in obj.get("assessments") or ()),
     )
 
 

@@ -1,8 +1,8 @@
 """Trace RPCs (spec TRACING §3): create, get, batch get, search (V3 and legacy V2), delete, tags,
-link to run, and trace artifacts (spans JSON and attachments).
+link to run, assessments, and trace artifacts (spans JSON and attachments).
 
 Fixed paths (``traces/get``, ``traces/batchGet``, ``traces/search`` ...) are registered before
-``traces/{trace_id}`` so that they win. Assessments are not served (404, as on old servers).
+``traces/{trace_id}`` so that they win.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from mltrail.server.routers.artifacts import _direct_repository, _open_file, _st
 from mltrail.server.routing import TRACKING_PREFIXES, rpc
 from mltrail.tracing.entities import TraceInfo
 from mltrail.tracing.wire import (
+    assessment_from_dict,
+    assessment_to_dict,
     span_to_mlflow_dict,
     trace_info_from_dict,
     trace_info_to_dict,
@@ -348,3 +350,109 @@ def _tag_routes(prefixes: tuple[str, ...], param: str) -> None:
 
 _tag_routes(TRACKING_PREFIXES, "request_id")
 _tag_routes(V3_PREFIXES, "trace_id")
+
+
+# -- assessments -------------------------------------------------------------------------------
+
+_MASK_FIELDS = {
+    "assessment_name": "name",
+    "assessmentName": "name",
+    "feedback": "kind",
+    "expectation": "kind",
+    "issue": "kind",
+    "rationale": "rationale",
+    "metadata": "metadata",
+}
+
+
+def _mask_paths(mask: Any) -> list[str]:
+    if isinstance(mask, str):
+        return [p.strip() for p in mask.split(",") if p.strip()]
+    if isinstance(mask, Mapping):
+        return [str(p) for p in mask.get("paths") or ()]
+    return []
+
+
+def _assessment_body(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    assessment = body.get("assessment")
+    if not isinstance(assessment, Mapping):
+        raise InvalidArgumentError("Missing value for required parameter 'assessment'.")
+    return assessment
+
+
+@rpc(
+    router,
+    "traces/{trace_id}/assessments",
+    methods=["POST"],
+    permission=_trace_perm(Access.EDIT),
+    prefixes=V3_PREFIXES,
+)
+async def create_assessment(trace_id: str, request: Request, context: ContextDep) -> Response:
+    """CreateAssessment ``{"assessment"}`` → the stored assessment with its id and times."""
+    assessment = assessment_from_dict(_assessment_body(await _json_body(request)), trace_id=trace_id)
+    if assessment.trace_id != trace_id:
+        raise InvalidArgumentError(f"The assessment's trace_id '{assessment.trace_id}' is not '{trace_id}'")
+    stored = await anyio.to_thread.run_sync(context.traces.create_assessment, assessment)
+    return json_response({"assessment": assessment_to_dict(stored)})
+
+
+@rpc(
+    router,
+    "traces/{trace_id}/assessments/{assessment_id}",
+    methods=["GET"],
+    permission=_trace_perm(Access.READ),
+    prefixes=V3_PREFIXES,
+)
+def get_assessment(trace_id: str, assessment_id: str, context: ContextDep) -> Response:
+    """GetAssessment → ``{"assessment"}``."""
+    return json_response(
+        {"assessment": assessment_to_dict(context.traces.get_assessment(trace_id, assessment_id))}
+    )
+
+
+@rpc(
+    router,
+    "traces/{trace_id}/assessments/{assessment_id}",
+    methods=["PATCH"],
+    permission=_trace_perm(Access.EDIT),
+    prefixes=V3_PREFIXES,
+)
+async def update_assessment(
+    trace_id: str, assessment_id: str, request: Request, context: ContextDep
+) -> Response:
+    """UpdateAssessment ``{"assessment", "update_mask"}`` → the updated assessment."""
+    body = await _json_body(request)
+    given = _assessment_body(body)
+    changes: dict[str, Any] = {}
+    for path in _mask_paths(body.get("update_mask", body.get("updateMask"))):
+        target = _MASK_FIELDS.get(path)
+        if target is None:
+            raise InvalidArgumentError(f"Cannot update assessment field '{path}'")
+        if target == "name":
+            changes["name"] = str(given.get("assessment_name") or given.get("assessmentName") or "")
+        elif target == "kind":
+            payload = given.get(path)
+            if not isinstance(payload, Mapping):
+                raise InvalidArgumentError(f"Missing value for '{path}' named in update_mask")
+            changes["kind"], changes["payload"] = path, dict(payload)
+        elif target == "rationale":
+            changes["rationale"] = given.get("rationale")
+        else:
+            changes["metadata"] = dict(given.get("metadata") or {})
+    updated = await anyio.to_thread.run_sync(
+        context.traces.update_assessment, trace_id, assessment_id, changes
+    )
+    return json_response({"assessment": assessment_to_dict(updated)})
+
+
+@rpc(
+    router,
+    "traces/{trace_id}/assessments/{assessment_id}",
+    methods=["DELETE"],
+    permission=_trace_perm(Access.EDIT),
+    prefixes=V3_PREFIXES,
+)
+def delete_assessment(trace_id: str, assessment_id: str, context: ContextDep) -> Response:
+    """DeleteAssessment → ``{}``."""
+    context.traces.delete_assessment(trace_id, assessment_id)
+    return json_response()

@@ -278,7 +278,10 @@ def _check(cur: _Cursor, entity: TraceEntity, key: str, op: str, value: object) 
         if isinstance(value, float) and not key.startswith("attributes."):
             value = _number_text(value)
     else:
-        raise cur.error(f"filtering by {entity.value} assessments is not supported by this server")
+        if op not in _TAG_OPS:
+            raise cur.error(f"operator '{op}' is not supported for {entity.value}.{key}")
+        if isinstance(value, float):
+            value = _number_text(value)
     return TraceClause(entity, key, op, value)  # type: ignore[arg-type]
 
 

@@ -8,9 +8,11 @@ server) and ``RestTraceStore`` (an mltrail or MLflow >= 3.4 server). One contrac
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from mltrail.tracing.entities import SpanData, Trace, TraceInfo
+from mltrail.errors import NotImplementedFeatureError
+from mltrail.tracing.entities import Assessment, SpanData, Trace, TraceInfo
 from mltrail.tracking.entities import Page
 
 __all__ = [
@@ -142,6 +144,28 @@ class TraceStore(ABC):
     @abstractmethod
     def link_traces_to_run(self, trace_ids: Sequence[str], run_id: str) -> None:
         """Link up to 100 traces to a run (metadata ``mlflow.sourceRun``)."""
+
+    # Assessments are optional: stores without them answer NotImplementedFeatureError.
+
+    def create_assessment(self, assessment: Assessment) -> Assessment:
+        """Store a new assessment of an existing trace; the store sets id and times.
+
+        When ``overrides`` names another assessment of the trace, that one becomes invalid.
+        """
+        raise NotImplementedFeatureError("This trace store does not support assessments.")
+
+    def get_assessment(self, trace_id: str, assessment_id: str) -> Assessment:
+        """Return one assessment; ``NotFoundError`` when unknown."""
+        raise NotImplementedFeatureError("This trace store does not support assessments.")
+
+    def update_assessment(self, trace_id: str, assessment_id: str, changes: Mapping[str, Any]) -> Assessment:
+        """Change an assessment: ``changes`` may hold ``name``, ``kind`` with ``payload``,
+        ``rationale`` and ``metadata`` (merged). Returns the updated assessment."""
+        raise NotImplementedFeatureError("This trace store does not support assessments.")
+
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        """Delete an assessment; the one it overrode, if any, becomes valid again."""
+        raise NotImplementedFeatureError("This trace store does not support assessments.")
 
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing to release
         """Release resources held by the store (connections, sessions); a no-op by default."""

@@ -1,7 +1,8 @@
 """``InMemoryTraceStore``: a complete trace store in a dict, for tests and in-process use.
 
 It keeps the rules of the ``TraceStore`` contract that a client can observe (upserts by span id,
-trace infos derived from spans, merges of ``start_trace``, run links, tags, deletion). Its
+trace infos derived from spans with previews of the root's inputs and outputs, merges of
+``start_trace``, run links, tags, deletion). Its
 search understands the common subset of the filter grammar: ``AND`` of comparisons on
 ``status``, ``name``, ``run_id``, ``request_id``, ``client_request_id``, ``timestamp(_ms)``,
 ``execution_time(_ms)``, ``tags.<k>`` and ``metadata.<k>``.
@@ -101,6 +102,15 @@ def _matcher(filter_string: str | None) -> Callable[[TraceInfo], bool]:
     return lambda info: all(_compare(_field(info, k), op, v) for k, op, v in clauses)
 
 
+def _preview(value: Any) -> str | None:
+    """Preview of a root input or output: the string itself, else its JSON, cut to 1000 chars."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
+    limit = attr.MAX_PREVIEW_CHARS
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _sort_key(key: str) -> Callable[[TraceInfo], tuple[bool, Any]]:
     def sort_key(info: TraceInfo) -> tuple[bool, Any]:
         value = _field(info, key)
@@ -142,8 +152,12 @@ class InMemoryTraceStore(TraceStore):
         tags.setdefault(attr.SPANS_LOCATION, "TRACKING_STORE")
         tags.setdefault(attr.ARTIFACT_LOCATION, self._location(experiment_id, trace_id))
         metadata = dict(old.trace_metadata) if old else {}
+        request_preview = old.request_preview if old else None
+        response_preview = old.response_preview if old else None
         if root is not None:
             tags[attr.TRACE_NAME] = root.name
+            request_preview = _preview(root.attributes.get(attr.SPAN_INPUTS))
+            response_preview = _preview(root.attributes.get(attr.SPAN_OUTPUTS))
             for key, value in root.attributes.items():
                 if key.startswith(attr.TRACE_TAG_PREFIX):
                     tags[key[len(attr.TRACE_TAG_PREFIX) :]] = str(value)
@@ -155,8 +169,8 @@ class InMemoryTraceStore(TraceStore):
             request_time=start // 1_000_000,
             execution_duration=(max(ends) - start) // 1_000_000 if ends else None,
             state=state if not old or state != TraceState.IN_PROGRESS else old.state,
-            request_preview=old.request_preview if old else None,
-            response_preview=old.response_preview if old else None,
+            request_preview=request_preview,
+            response_preview=response_preview,
             client_request_id=old.client_request_id if old else None,
             trace_metadata=metadata,
             tags=tags,

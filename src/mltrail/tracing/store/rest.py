@@ -17,10 +17,16 @@ import requests
 from mltrail._http import create_session
 from mltrail.config import Settings
 from mltrail.errors import BackendError, BadRequestError, EndpointNotFoundError, MltrailError, error_from_code
-from mltrail.tracing.entities import SpanData, Trace, TraceInfo, mlflow_trace_id
+from mltrail.tracing.entities import Assessment, SpanData, Trace, TraceInfo, mlflow_trace_id
 from mltrail.tracing.otlp import PROTOBUF_CONTENT_TYPE, encode_spans
 from mltrail.tracing.store.base import SEARCH_TRACES_MAX_RESULTS_DEFAULT, TraceStore
-from mltrail.tracing.wire import trace_from_dict, trace_info_from_dict, trace_info_to_dict
+from mltrail.tracing.wire import (
+    assessment_from_dict,
+    assessment_to_dict,
+    trace_from_dict,
+    trace_info_from_dict,
+    trace_info_to_dict,
+)
 from mltrail.tracking.entities import Page
 from mltrail.tracking.wire import dumps, loads
 
@@ -196,6 +202,52 @@ class RestTraceStore(TraceStore):
         return Page(
             [trace_info_from_dict(t) for t in result.get("traces", ())], result.get("next_page_token") or None
         )
+
+    # -- assessments -------------------------------------------------------------------------
+
+    def _assessment_path(self, trace_id: str, assessment_id: str | None = None) -> str:
+        path = f"{_V3}/traces/{quote(trace_id, safe='')}/assessments"
+        return path if assessment_id is None else f"{path}/{quote(assessment_id, safe='')}"
+
+    def create_assessment(self, assessment: Assessment) -> Assessment:
+        """CreateAssessment."""
+        body = self._json(
+            "POST", self._assessment_path(assessment.trace_id), {"assessment": assessment_to_dict(assessment)}
+        )
+        return assessment_from_dict(body["assessment"])
+
+    def get_assessment(self, trace_id: str, assessment_id: str) -> Assessment:
+        """GetAssessment."""
+        return assessment_from_dict(
+            self._json("GET", self._assessment_path(trace_id, assessment_id))["assessment"]
+        )
+
+    def update_assessment(self, trace_id: str, assessment_id: str, changes: Mapping[str, Any]) -> Assessment:
+        """UpdateAssessment with an update mask built from ``changes``."""
+        assessment: dict[str, Any] = {"assessment_id": assessment_id, "trace_id": trace_id}
+        mask: list[str] = []
+        if "name" in changes:
+            assessment["assessment_name"] = changes["name"]
+            mask.append("assessment_name")
+        if "kind" in changes:
+            assessment[str(changes["kind"])] = dict(changes.get("payload") or {})
+            mask.append(str(changes["kind"]))
+        if "rationale" in changes:
+            assessment["rationale"] = changes["rationale"]
+            mask.append("rationale")
+        if "metadata" in changes:
+            assessment["metadata"] = dict(changes["metadata"] or {})
+            mask.append("metadata")
+        body = self._json(
+            "PATCH",
+            self._assessment_path(trace_id, assessment_id),
+            {"assessment": assessment, "update_mask": ",".join(mask)},
+        )
+        return assessment_from_dict(body["assessment"])
+
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        """DeleteAssessment."""
+        self._json("DELETE", self._assessment_path(trace_id, assessment_id), {})
 
     def close(self) -> None:
         """Close the HTTP session."""

@@ -1,4 +1,4 @@
-"""Tracing: trace info, trace tags, trace request metadata and spans.
+"""Tracing: trace info, trace tags, trace request metadata, spans and assessments.
 
 Revision ID: 0004_tracing
 Revises: 0003_registry
@@ -75,7 +75,9 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
-        "ix_trace_info_experiment_id_request_time", "trace_info", ["experiment_id", "request_time"]
+        "ix_trace_info_experiment_id_request_time_trace_id",
+        "trace_info",
+        ["experiment_id", "request_time", "trace_id"],
     )
     op.create_index("ix_trace_info_client_request_id", "trace_info", ["client_request_id"])
     _key_value_table("trace_tags")
@@ -96,9 +98,31 @@ def upgrade() -> None:
     )
     op.create_index("ix_spans_name", "spans", ["name"])
     op.create_index("ix_spans_span_type", "spans", ["span_type"])
+    op.create_table(
+        "assessments",
+        sa.Column("assessment_id", sa.String(_TRACE_ID), nullable=False),
+        sa.Column("trace_id", sa.String(_TRACE_ID), nullable=False),
+        sa.Column("name", _str(250), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("payload", _huge_text(), nullable=False),
+        sa.Column("value_text", _text(), nullable=True),
+        sa.Column("source_type", sa.String(32), nullable=False),
+        sa.Column("source_id", _str(250), nullable=False),
+        sa.Column("create_time", sa.BigInteger, nullable=False),
+        sa.Column("last_update_time", sa.BigInteger, nullable=False),
+        sa.Column("span_id", sa.String(16), nullable=True),
+        sa.Column("rationale", _text(), nullable=True),
+        sa.Column("metadata", _text(), nullable=True),
+        sa.Column("error", _text(), nullable=True),
+        sa.Column("overrides", sa.String(_TRACE_ID), nullable=True),
+        sa.Column("valid", sa.Boolean, nullable=False),
+        sa.PrimaryKeyConstraint("assessment_id", name="pk_assessments"),
+        _trace_fk("assessments"),
+    )
+    op.create_index("ix_assessments_trace_id_name", "assessments", ["trace_id", "name"])
 
 
 def downgrade() -> None:
     """Drop the tracing tables, children first."""
-    for table in ("spans", "trace_request_metadata", "trace_tags", "trace_info"):
+    for table in ("assessments", "spans", "trace_request_metadata", "trace_tags", "trace_info"):
         op.drop_table(table)

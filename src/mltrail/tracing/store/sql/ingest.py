@@ -37,6 +37,8 @@ class ExistingTrace:
     finalized: bool
     usages: tuple[Mapping[str, int], ...] = ()
     costs: tuple[Any, ...] = ()
+    request_preview: str | None = None
+    response_preview: str | None = None
 
 
 @dataclass(slots=True)
@@ -119,14 +121,16 @@ def summarize(
             old_end = existing.request_time + existing.execution_duration
             end = old_end if end is None else max(end, old_end)
     state = _state_of(root) if root is not None else TraceState.IN_PROGRESS
-    if existing is not None and root is None:
-        state = existing.state
     summary = TraceSummary(
         trace_id=trace_id,
         request_time=request_time,
         execution_duration=None if end is None else max(0, end - request_time),
         state=state,
     )
+    if existing is not None and root is None:
+        summary.state = existing.state
+        summary.request_preview = existing.request_preview
+        summary.response_preview = existing.response_preview
     summary.tags[k.TAG_SPANS_LOCATION] = k.SPANS_LOCATION_TRACKING_STORE
     summary.tags[k.TAG_ARTIFACT_LOCATION] = f"{artifact_root.rstrip('/')}/traces/{trace_id}/artifacts"
     if existing is None:

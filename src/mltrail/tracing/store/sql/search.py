@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mltrail.db.schema_tracing import spans, trace_info, trace_request_metadata, trace_tags
+from mltrail.db.schema_tracing import assessments, spans, trace_info, trace_request_metadata, trace_tags
 from mltrail.errors import InvalidArgumentError
 from mltrail.tracing import _keys as k
 from mltrail.tracing.search import TraceClause, TraceEntity, TraceOrderKey
@@ -174,7 +174,23 @@ def compile_clause(clause: TraceClause) -> sa.ColumnElement[bool]:
         return _key_value(trace_request_metadata, clause.key, clause.op, clause.value)
     if clause.entity is TraceEntity.SPAN:
         return _span_clause(clause)
-    raise InvalidArgumentError(f"Filtering by {clause.entity.value} is not supported")
+    return _assessment_clause(clause)
+
+
+def _assessment_clause(clause: TraceClause) -> sa.ColumnElement[bool]:
+    """Valid feedback/expectation named ``key``, compared on its value text (booleans as 'true')."""
+    table = assessments
+    named = sa.and_(
+        table.c.trace_id == TI.c.trace_id,
+        table.c.name == clause.key,
+        table.c.kind == clause.entity.value,
+        table.c.valid == sa.true(),
+    )
+    if clause.op == "IS NULL":
+        return ~sa.exists().where(named)
+    if clause.op == "IS NOT NULL":
+        return sa.exists().where(named)
+    return sa.exists().where(named, _string_op(table.c.value_text, clause.op, clause.value))
 
 
 def _scalar(table: sa.Table, key: str) -> sa.ScalarSelect[Any]:
@@ -202,5 +218,7 @@ def compile_order_by(keys: Sequence[TraceOrderKey]) -> list[sa.ColumnElement[Any
         column = columns[key.key]
         out.append(column.asc() if key.ascending else column.desc())
     if not any(key.key == "request_id" for key in keys):
-        out.append(TI.c.trace_id.asc())
+        # Same direction as the first key, so the (experiment, time, id) index yields the order.
+        first_ascending = keys[0].ascending if keys else False
+        out.append(TI.c.trace_id.asc() if first_ascending else TI.c.trace_id.desc())
     return out

@@ -18,13 +18,14 @@ from sqlalchemy.engine import Connection
 
 from mltrail.db import Database, current_revision, get_database, head_revision, upgrade
 from mltrail.db.schema import experiments, runs
-from mltrail.db.schema_tracing import spans, trace_info, trace_request_metadata, trace_tags
+from mltrail.db.schema_tracing import assessments, spans, trace_info, trace_request_metadata, trace_tags
 from mltrail.errors import InvalidArgumentError, NotFoundError
 from mltrail.tracing import _keys as k
-from mltrail.tracing.entities import SpanData, Trace, TraceInfo, TraceState, hex_trace_id
+from mltrail.tracing.entities import Assessment, SpanData, Trace, TraceInfo, TraceState, hex_trace_id
 from mltrail.tracing.search import check_max_results, parse_trace_filter, parse_trace_order_by
 from mltrail.tracing.semconv import token_usage_of
 from mltrail.tracing.store.base import SEARCH_TRACES_MAX_RESULTS_DEFAULT, TraceStore
+from mltrail.tracing.store.sql import assessments as assessment_rows
 from mltrail.tracing.store.sql.codec import NAME_COLUMN_LENGTH, decode_span, encode_content
 from mltrail.tracing.store.sql.ingest import ExistingTrace, TraceSummary, prepare_spans, summarize, truncate
 from mltrail.tracing.store.sql.search import compile_clause, compile_order_by, needs_regexp
@@ -128,6 +129,20 @@ def _span_row(trace_id: str, span: SpanData) -> tuple[Any, ...]:
     )
 
 
+def _info_of(summary: TraceSummary, experiment_id: str) -> TraceInfo:
+    return TraceInfo(
+        trace_id=summary.trace_id,
+        experiment_id=str(experiment_id),
+        request_time=summary.request_time,
+        execution_duration=summary.execution_duration,
+        state=summary.state,
+        request_preview=summary.request_preview,
+        response_preview=summary.response_preview,
+        trace_metadata=dict(summary.metadata),
+        tags=dict(summary.tags),
+    )
+
+
 class SqlTraceStore(TraceStore):
     """Trace store over SQLAlchemy Core.
 
@@ -173,6 +188,8 @@ class SqlTraceStore(TraceStore):
                     trace_info.c.request_time,
                     trace_info.c.execution_duration,
                     trace_info.c.state,
+                    trace_info.c.request_preview,
+                    trace_info.c.response_preview,
                 ).where(trace_info.c.trace_id.in_(chunk))
             )
             for row in rows:
@@ -209,13 +226,17 @@ class SqlTraceStore(TraceStore):
                 costs.append(attrs[k.LLM_COST])
         return tuple(usages), tuple(costs)
 
-    def _load_infos(self, conn: Connection, trace_ids: Sequence[str]) -> dict[str, TraceInfo]:
-        rows: dict[str, Any] = {}
+    def _load_infos(
+        self, conn: Connection, trace_ids: Sequence[str], rows: Mapping[str, Any] | None = None
+    ) -> dict[str, TraceInfo]:
+        """Trace infos with tags and metadata; ``rows`` are ``trace_info`` rows already read."""
+        fetched: dict[str, Any] = dict(rows or {})
         tags: dict[str, dict[str, str]] = {}
         meta: dict[str, dict[str, str]] = {}
         for chunk in _chunks(list(trace_ids)):
-            for row in conn.execute(sa.select(*trace_info.c).where(trace_info.c.trace_id.in_(chunk))):
-                rows[row.trace_id] = row
+            if rows is None:
+                for row in conn.execute(sa.select(*trace_info.c).where(trace_info.c.trace_id.in_(chunk))):
+                    fetched[row.trace_id] = row
             for tid, key, value in conn.execute(
                 sa.select(trace_tags.c.trace_id, trace_tags.c.key, trace_tags.c.value).where(
                     trace_tags.c.trace_id.in_(chunk)
@@ -230,6 +251,7 @@ class SqlTraceStore(TraceStore):
                 ).where(trace_request_metadata.c.trace_id.in_(chunk))
             ):
                 meta.setdefault(tid, {})[key] = value
+        judged = assessment_rows.load_for_traces(conn, list(fetched))
         return {
             tid: TraceInfo(
                 trace_id=tid,
@@ -242,8 +264,9 @@ class SqlTraceStore(TraceStore):
                 client_request_id=row.client_request_id,
                 trace_metadata=meta.get(tid, {}),
                 tags=tags.get(tid, {}),
+                assessments=tuple(judged.get(tid, ())),
             )
-            for tid, row in rows.items()
+            for tid, row in fetched.items()
         }
 
     def _load_spans(self, conn: Connection, trace_ids: Sequence[str]) -> dict[str, list[SpanData]]:
@@ -296,6 +319,7 @@ class SqlTraceStore(TraceStore):
             tag_rows: list[tuple[Any, ...]] = []
             meta_rows: list[tuple[Any, ...]] = []
             new_meta_rows: list[tuple[Any, ...]] = []
+            fresh: dict[str, TraceInfo] = {}
             for trace_id, trace_spans in grouped.items():
                 row = existing_rows.get(trace_id)
                 existing = None
@@ -312,8 +336,12 @@ class SqlTraceStore(TraceStore):
                         trace_id in finalized,
                         usages,
                         costs,
+                        row[5],
+                        row[6],
                     )
                 summary = summarize(trace_id, trace_spans, existing, artifact_root=root, run_id=run_id)
+                if existing is None:
+                    fresh[trace_id] = _info_of(summary, str(experiment_key))
                 if existing is None or not existing.finalized:
                     info_rows.append(_info_row(summary, experiment_key, None))
                 span_rows.extend(_span_row(trace_id, s) for s in trace_spans)
@@ -338,7 +366,13 @@ class SqlTraceStore(TraceStore):
             self._upsert_kv(conn, trace_tags, tag_rows)
             self._upsert_kv(conn, trace_request_metadata, meta_rows)
             self._insert_kv_missing(conn, trace_request_metadata, new_meta_rows)
-            infos = self._load_infos(conn, trace_ids)
+            # New traces hold exactly what was just written; only extended ones are read back.
+            infos = (
+                self._load_infos(conn, [t for t in trace_ids if t not in fresh])
+                if len(fresh) < len(trace_ids)
+                else {}
+            )
+        infos.update(fresh)
         return [infos[t] for t in trace_ids if t in infos]
 
     @translate_errors
@@ -428,7 +462,13 @@ class SqlTraceStore(TraceStore):
                     query = query.limit(max_traces)
                 targets = list(conn.execute(query).scalars())
             for chunk in _chunks(targets):
-                for table in (spans, trace_tags, trace_request_metadata, trace_info):
+                for table in (
+                    assessments,
+                    spans,
+                    trace_tags,
+                    trace_request_metadata,
+                    trace_info,
+                ):
                     conn.execute(sa.delete(table).where(table.c.trace_id.in_(chunk)))
             return len(targets)
 
@@ -471,6 +511,34 @@ class SqlTraceStore(TraceStore):
             if missing:
                 raise NotFoundError(f"Trace with ID '{missing[0]}' not found.")
             self._upsert_kv(conn, trace_request_metadata, [(t, k.META_SOURCE_RUN, run_id) for t in found])
+
+    # -- assessments -------------------------------------------------------------------------
+
+    @translate_errors
+    def create_assessment(self, assessment: Assessment) -> Assessment:
+        """Store a new assessment (see :meth:`TraceStore.create_assessment`)."""
+        with self._db.write() as conn:
+            if not self._existing(conn, [assessment.trace_id]):
+                raise NotFoundError(f"Trace with ID '{assessment.trace_id}' not found.")
+            return assessment_rows.create(conn, assessment)
+
+    @translate_errors
+    def get_assessment(self, trace_id: str, assessment_id: str) -> Assessment:
+        """Return one assessment."""
+        with self._db.read() as conn:
+            return assessment_rows.get(conn, trace_id, assessment_id)
+
+    @translate_errors
+    def update_assessment(self, trace_id: str, assessment_id: str, changes: Mapping[str, Any]) -> Assessment:
+        """Change an assessment (see :meth:`TraceStore.update_assessment`)."""
+        with self._db.write() as conn:
+            return assessment_rows.update(conn, trace_id, assessment_id, changes)
+
+    @translate_errors
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        """Delete an assessment (see :meth:`TraceStore.delete_assessment`)."""
+        with self._db.write() as conn:
+            assessment_rows.delete(conn, trace_id, assessment_id)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -530,7 +598,7 @@ class SqlTraceStore(TraceStore):
         if not keys:
             return Page([])
         query = (
-            sa.select(trace_info.c.trace_id)
+            sa.select(*trace_info.c)
             .where(trace_info.c.experiment_id.in_(keys), *(compile_clause(c) for c in clauses))
             .order_by(*order)
             .limit(max_results + 1)
@@ -541,8 +609,9 @@ class SqlTraceStore(TraceStore):
                 raw = conn.connection.dbapi_connection
                 assert raw is not None
                 raw.create_function("regexp", 2, _regexp, deterministic=True)
-            ids = list(conn.execute(query).scalars())
-            page_ids = ids[:max_results]
-            infos = self._load_infos(conn, page_ids)
-        token = encode_page_token(offset + max_results) if len(ids) > max_results else None
+            found = list(conn.execute(query))
+            page_rows = {row.trace_id: row for row in found[:max_results]}
+            page_ids = list(page_rows)
+            infos = self._load_infos(conn, page_ids, page_rows)
+        token = encode_page_token(offset + max_results) if len(found) > max_results else None
         return Page([infos[t] for t in page_ids if t in infos], token)
