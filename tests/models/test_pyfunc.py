@@ -279,8 +279,8 @@ def test_save_argument_errors(tmp_path: Path, factor_file: Path) -> None:
 
 
 def test_load_errors(tmp_path: Path, logreg: Any) -> None:
-    with pytest.raises(InvalidArgumentError, match="scheme 'models' is not supported"):
-        mltrail.pyfunc.load_model("models:/name/1")
+    with pytest.raises(InvalidArgumentError, match="scheme 'ftp' is not supported"):
+        mltrail.pyfunc.load_model("ftp://host/model")
     with pytest.raises(NotFoundError, match="No MLmodel file"):
         mltrail.pyfunc.load_model(tmp_path)
     (tmp_path / "m").mkdir()

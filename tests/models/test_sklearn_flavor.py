@@ -149,8 +149,8 @@ def test_argument_errors(tmp_path: Path, logreg: LogisticRegression) -> None:
         mltrail.sklearn.save_model(logreg, tmp_path / "b")
     with pytest.raises(NotFoundError, match="No MLmodel file"):
         mltrail.sklearn.load_model(tmp_path / "missing")
-    with pytest.raises(InvalidArgumentError, match="scheme 'runs' is not supported"):
-        mltrail.sklearn.load_model("runs:/abc/model")
+    with pytest.raises(InvalidArgumentError, match="scheme 'ftp' is not supported"):
+        mltrail.sklearn.load_model("ftp://host/model")
 
 
 def test_file_uri_and_explicit_requirements(tmp_path: Path, logreg: LogisticRegression) -> None:

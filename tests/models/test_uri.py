@@ -28,8 +28,8 @@ def test_local_paths_and_file_uris(tmp_path: Path) -> None:
 
 
 def test_unknown_scheme_is_a_clear_error() -> None:
-    with pytest.raises(InvalidArgumentError, match=r"'runs:/abc/model'.*scheme 'runs' is not supported"):
-        resolve_model_uri("runs:/abc/model")
+    with pytest.raises(InvalidArgumentError, match=r"'ftp://host/model'.*scheme 'ftp' is not supported"):
+        resolve_model_uri("ftp://host/model")
 
 
 def test_builtin_table_and_entry_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

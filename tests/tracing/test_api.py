@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 import mltrail
-from mltrail.tracing import setup
+from mltrail.tracing import api, setup
 from mltrail.tracing.entities import SpanData, Trace, TraceState
 from mltrail.tracing.store.memory import InMemoryTraceStore
 
@@ -315,3 +315,22 @@ def test_set_destination_sends_traces_to_another_experiment(sqlite_uri: str) -> 
     f()
     assert mltrail.flush_traces(30)
     assert len(setup.trace_store().search_traces([other]).items) == 1
+
+
+def test_a_broken_tracing_setup_never_breaks_the_traced_call(
+    memory_store: InMemoryTraceStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("tracer provider exploded")
+
+    monkeypatch.setattr(api, "runtime", broken)
+
+    @mltrail.trace
+    def f(x: int) -> int:
+        return x + 1
+
+    with caplog.at_level(logging.WARNING):
+        assert f(1) == 2
+        with mltrail.start_span("s") as span:
+            span.set_inputs("still fine")
+    assert "runs untraced" in caplog.text

@@ -207,3 +207,23 @@ def test_disable_restores_the_client(memory_store: InMemoryTraceStore, client: o
     mltrail.openai.autolog(disable=True)
     client.chat.completions.create(model="m", messages=MESSAGES)
     assert _traces(memory_store) == []
+
+
+def test_stream_consumed_after_the_traced_function_returned_joins_its_trace(
+    memory_store: InMemoryTraceStore, client: openai.OpenAI
+) -> None:
+    @mltrail.trace
+    def ask() -> Any:
+        return client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+
+    stream = ask()
+    assert mltrail.flush_traces(30)
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "echo: hello there world"
+    (trace,) = _traces(memory_store)
+    assert sorted(s.name for s in trace.spans) == ["Completions", "ask"]
+    completions = _llm_span(trace)
+    assert completions.parent_span_id == next(s.span_id for s in trace.spans if s.name == "ask")
+    assert (
+        completions.attributes["mlflow.spanOutputs"]["choices"][0]["message"]["content"]
+        == "echo: hello there world"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,3 +178,26 @@ def test_trace_artifact_spans_and_attachments(app: App) -> None:
         params={"request_id": app.trace_id, "path": str(uuid.uuid4())},
     )
     assert missing.status_code == 404
+
+
+def test_link_prompts_and_prompt_search(app: App) -> None:
+    for version in ("1", "2", "2"):
+        response = app.client.post(
+            "/api/2.0/mlflow/traces/link-prompts",
+            json={"trace_id": app.trace_id, "prompt_versions": [{"name": "qa-prompt", "version": version}]},
+        )
+        assert response.status_code == 200
+    info = app.client.get(f"/api/3.0/mlflow/traces/{app.trace_id}").json()["trace"]["trace_info"]
+    assert json.loads(info["tags"]["mlflow.linkedPrompts"]) == [
+        {"name": "qa-prompt", "version": "1"},
+        {"name": "qa-prompt", "version": "2"},
+    ]
+    location = {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": app.experiment_id}}
+    found = app.client.post(
+        "/api/3.0/mlflow/traces/search", json={"locations": [location], "filter": "prompt = 'qa-prompt/2'"}
+    ).json()
+    assert [t["trace_id"] for t in found["traces"]] == [app.trace_id]
+    none = app.client.post(
+        "/api/3.0/mlflow/traces/search", json={"locations": [location], "filter": "prompt = 'qa-prompt/3'"}
+    ).json()
+    assert none == {}

@@ -329,3 +329,15 @@ def test_assessments_lifecycle_and_search(backend: Backend) -> None:
         backend.traces.create_assessment(
             Assessment("", mlflow_trace_id(new_trace_id()), "x", "feedback", {"value": 1})
         )
+
+
+def test_large_batches_and_pages_are_chunked(sqlite_backend: Backend) -> None:
+    spans = [span(new_trace_id(), f"t{i}", start_ms=i) for i in range(1200)]
+    infos = sqlite_backend.traces.log_spans(sqlite_backend.experiment_id, spans)
+    assert len(infos) == 1200
+    page = sqlite_backend.traces.search_traces([sqlite_backend.experiment_id], max_results=50000)
+    assert len(page) == 1200 and page.next_page_token is None
+    assert [i.tags["mlflow.traceName"] for i in page][:2] == ["t1199", "t1198"]
+    ids = [i.trace_id for i in page]
+    assert len(sqlite_backend.traces.batch_get_traces(ids)) == 1200
+    assert sqlite_backend.traces.delete_traces(sqlite_backend.experiment_id, trace_ids=ids) == 1200

@@ -63,6 +63,17 @@ PUBLIC = {
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "RegistryClient",
+    "SpanType",
+    "flush_traces",
+    "get_current_active_span",
+    "register_model",
+    "search_model_versions",
+    "search_registered_models",
+    "search_traces",
+    "start_span",
+    "trace",
+    "update_current_trace",
 }
 
 _PROBE = """

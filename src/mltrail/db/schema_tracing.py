@@ -1,14 +1,13 @@
 """Table metadata of traces, registered on the shared tracking ``metadata``.
 
 ``trace_info`` holds one row per trace; tags and request metadata are key/value tables; ``spans``
-holds one row per span, upserted by ``(trace_id, span_id)``; ``assessments`` one row per feedback,
-expectation or issue (its wire payload as JSON, plus ``value_text`` for search). A span's full OpenTelemetry content
-(attributes, events, links, resource, scope, status) is one JSON document in ``content``; the
-columns beside it (name, type, status, times) exist for search and ordering. Full-text search
-runs ``LIKE`` over ``content``. Every child row goes with its trace (``ON DELETE CASCADE``), and
-traces go with their experiment.
+holds one row per span, upserted by ``(trace_id, span_id)``; ``assessments`` one row per
+feedback, expectation or issue (its wire payload as JSON, plus ``value_text`` for search).
+A span's full OpenTelemetry content (attributes, events, links, resource, scope, status) is one
+JSON document in ``content``; the columns beside it (name, type, status, times) exist for search
+and ordering. Full-text search runs ``LIKE`` over ``content``. Every child row goes with its
+trace (``ON DELETE CASCADE``), and traces go with their experiment.
 """
-
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -49,9 +49,14 @@ class _UploadProgress:
     threshold: int = DEFAULT_PROGRESS_THRESHOLD
 
 
-_PROGRESS: contextvars.ContextVar[_UploadProgress] = contextvars.ContextVar(
-    "mltrail_upload_progress", default=_UploadProgress()
+_DEFAULT_PROGRESS = _UploadProgress()
+_PROGRESS: contextvars.ContextVar[_UploadProgress | None] = contextvars.ContextVar(
+    "mltrail_upload_progress", default=None
 )
+
+
+def _progress() -> _UploadProgress:
+    return _PROGRESS.get() or _DEFAULT_PROGRESS
 
 
 @contextlib.contextmanager
@@ -68,7 +73,7 @@ def upload_progress(enabled: bool | None = True, threshold: int | None = None) -
     Yields:
         Nothing; the previous behaviour is restored on exit.
     """
-    current = _PROGRESS.get()
+    current = _progress()
     token = _PROGRESS.set(_UploadProgress(enabled, current.threshold if threshold is None else threshold))
     try:
         yield
@@ -133,7 +138,7 @@ def _model_files(directory: Path) -> list[tuple[Path, str]]:
 
 def _upload(repo: ArtifactRepository, directory: Path) -> None:
     """Upload a model directory to the root of ``repo``, with progress bars for big files."""
-    progress = _PROGRESS.get()
+    progress = _progress()
     if hasattr(repo, "show_progress") and hasattr(repo, "progress_threshold"):
         # The S3 and HTTP repositories draw their own bars (and upload files in parallel).
         repo.show_progress = progress.enabled

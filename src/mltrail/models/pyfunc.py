@@ -116,7 +116,8 @@ def load_model(
     """Load any python_function model (mltrail's or MLflow's) for prediction.
 
     Args:
-        model_uri: A local model directory or ``file:`` URI (other schemes need a resolver,
+        model_uri: A local directory, ``file:``, ``runs:/``, ``models:/`` (id, version, stage,
+            alias), ``s3://`` or ``mlflow-artifacts:/`` URI (more schemes through resolvers,
             see :mod:`mltrail.models.uri`).
         allow_pickle: Permit loading models whose files are unpickled, which executes code
             stored in the model. Only for models from sources you trust.

@@ -162,7 +162,8 @@ def load_model(
     """Load a PyTorch module saved by mltrail or MLflow.
 
     Args:
-        model_uri: A local model directory or ``file:`` URI.
+        model_uri: A local directory, ``file:``, ``runs:/``, ``models:/`` (id, version, stage,
+            alias), ``s3://`` or ``mlflow-artifacts:/`` URI.
         allow_pickle: Permit files that are unpickled (``torch.save`` of a whole module, or
             ``.pt2`` archives with pickled records); this executes code stored in the model.
         device: Where to put the weights (``"cpu"``, ``"cuda:0"``, ...).

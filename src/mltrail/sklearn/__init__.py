@@ -154,7 +154,8 @@ def load_model(
     """Load a scikit-learn estimator saved by mltrail or MLflow.
 
     Args:
-        model_uri: A local model directory or ``file:`` URI.
+        model_uri: A local directory, ``file:``, ``runs:/``, ``models:/`` (id, version, stage,
+            alias), ``s3://`` or ``mlflow-artifacts:/`` URI.
         allow_pickle: Permit pickle/cloudpickle files (this executes code stored in the model)
             and trust the skops types recorded in the MLmodel file.
         skops_trusted_types: skops types to trust beyond skops' defaults.

@@ -97,6 +97,15 @@ def open_span(name: str, static: Mapping[str, Any]) -> tuple[LiveSpan, object]:
     return live, token
 
 
+def _try_open(name: str, static: Mapping[str, Any]) -> tuple[LiveSpan, object] | None:
+    """:func:`open_span`, or None (logged) when tracing itself fails: the call goes on untraced."""
+    try:
+        return open_span(name, static)
+    except Exception:
+        _logger.warning("mltrail: span %s not started; the call runs untraced", name, exc_info=True)
+        return None
+
+
 def start_detached_span(name: str, static: Mapping[str, Any], parent: LiveSpan | None = None) -> LiveSpan:
     """Start a span that is not made current (for callback-driven integrations).
 
@@ -232,9 +241,10 @@ def _wrap_sync(
 ) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not config().enabled:
+        opened = _try_open(name, static) if config().enabled else None
+        if opened is None:
             return fn(*args, **kwargs)
-        live, token = open_span(name, static)
+        live, token = opened
         _set_inputs(live, bind, args, kwargs)
         try:
             result = fn(*args, **kwargs)
@@ -254,9 +264,10 @@ def _wrap_async(
 ) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not config().enabled:
+        opened = _try_open(name, static) if config().enabled else None
+        if opened is None:
             return await fn(*args, **kwargs)
-        live, token = open_span(name, static)
+        live, token = opened
         _set_inputs(live, bind, args, kwargs)
         try:
             result = await fn(*args, **kwargs)
@@ -280,9 +291,10 @@ def _wrap_gen(
 ) -> Callable[..., Generator[Any, Any, Any]]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-        if not config().enabled:
+        opened = _try_open(name, static) if config().enabled else None
+        if opened is None:
             return (yield from fn(*args, **kwargs))
-        live, token = open_span(name, static)
+        live, token = opened
         _set_inputs(live, bind, args, kwargs)
         try:
             gen = fn(*args, **kwargs)
@@ -326,11 +338,12 @@ def _wrap_async_gen(
 ) -> Callable[..., AsyncGenerator[Any, Any]]:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-        if not config().enabled:
+        opened = _try_open(name, static) if config().enabled else None
+        if opened is None:
             async for item in fn(*args, **kwargs):
                 yield item
             return
-        live, token = open_span(name, static)
+        live, token = opened
         _set_inputs(live, bind, args, kwargs)
         try:
             agen = fn(*args, **kwargs)
@@ -387,10 +400,11 @@ def start_span(
     Yields:
         The open span.
     """
-    if not config().enabled:
+    opened = _try_open(name, span_attributes(span_type, attributes)) if config().enabled else None
+    if opened is None:
         yield LiveSpan(otel_trace.INVALID_SPAN, None)
         return
-    live, token = open_span(name, span_attributes(span_type, attributes))
+    live, token = opened
     try:
         yield live
     except BaseException as exc:

@@ -161,7 +161,8 @@ def load_model(
     """Load a transformers model saved by mltrail or MLflow, without downloading anything.
 
     Args:
-        model_uri: A local model directory or ``file:`` URI.
+        model_uri: A local directory, ``file:``, ``runs:/``, ``models:/`` (id, version, stage,
+            alias), ``s3://`` or ``mlflow-artifacts:/`` URI.
         return_type: ``"pipeline"`` (default) or ``"components"`` (a dict with ``task``,
             ``model``, ``tokenizer``, ...).
         device: The pipeline's device.

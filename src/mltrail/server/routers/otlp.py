@@ -1,12 +1,12 @@
 """OTLP/HTTP trace ingest: ``POST /v1/traces`` (spec TRACING §4).
 
 Takes an ``ExportTraceServiceRequest`` as protobuf or OTLP/JSON, optionally gzip- or
-deflate-compressed, for the experiment named by the ``x-mlflow-experiment-id`` header (a
-missing header is the app's request-validation 400; MLflow answers 422). The body is decoded completely before anything is stored, so a
-bad body is a 400 that stores nothing; the spans of a good body are stored in one transaction.
-The answer is an empty protobuf ``ExportTraceServiceResponse``, whatever the request's format.
+deflate-compressed, for the experiment named by the ``x-mlflow-experiment-id`` header (a missing
+header is the app's request-validation 400; MLflow answers 422). The body is decoded completely
+before anything is stored, so a bad body is a 400 that stores nothing; the spans of a good body
+are stored in one transaction. The answer is an empty protobuf ``ExportTraceServiceResponse``,
+whatever the request's format.
 """
-
 from __future__ import annotations
 
 from typing import Annotated

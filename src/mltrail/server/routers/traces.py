@@ -7,6 +7,7 @@ Fixed paths (``traces/get``, ``traces/batchGet``, ``traces/search`` ...) are reg
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -45,6 +46,7 @@ Fields = dict[str, Any]
 
 V3_PREFIXES = ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow")
 BOTH_PREFIXES = (*TRACKING_PREFIXES, *V3_PREFIXES)
+_LINKED_PROMPTS = "mlflow.linkedPrompts"
 _ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 GET_TRACE = Message("GetTrace", (string("trace_id", required=True), Field("allow_partial", Kind.BOOL)))
@@ -239,6 +241,45 @@ def link_traces_to_run(
 ) -> Response:
     """LinkTracesToRun → ``{}``."""
     context.traces.link_traces_to_run(req.get("trace_ids") or [], req["run_id"])
+    return json_response()
+
+
+PROMPT_VERSION = Message(
+    "PromptVersionRef", (string("name", required=True), string("version", required=True))
+)
+LINK_PROMPTS = Message(
+    "LinkPromptsToTraces",
+    (
+        string("trace_id", required=True),
+        Field("prompt_versions", Kind.MESSAGE, repeated=True, message=PROMPT_VERSION),
+    ),
+)
+
+
+@rpc(
+    router,
+    "traces/link-prompts",
+    methods=["POST"],
+    permission=_trace_perm(Access.EDIT),
+    prefixes=BOTH_PREFIXES,
+)
+def link_prompts(
+    req: Annotated[Fields, Depends(request_fields(LINK_PROMPTS))], context: ContextDep
+) -> Response:
+    """LinkPromptsToTraces: merge ``{name, version}`` items into tag ``mlflow.linkedPrompts`` → ``{}``."""
+    trace_id = req["trace_id"]
+    info = context.traces.get_trace_info(trace_id)
+    try:
+        linked = json.loads(info.tags.get(_LINKED_PROMPTS, "[]"))
+    except ValueError:
+        linked = []
+    if not isinstance(linked, list):
+        linked = []
+    for ref in req.get("prompt_versions") or ():
+        item = {"name": ref["name"], "version": str(ref["version"])}
+        if item not in linked:
+            linked.append(item)
+    context.traces.set_trace_tag(trace_id, _LINKED_PROMPTS, json.dumps(linked))
     return json_response()
 
 

@@ -77,14 +77,24 @@ def _record_response(live: LiveSpan, kind: str, response: Any) -> None:
         live.set_token_usage(*usage)
 
 
-def _start(target: _Target, kwargs: dict[str, Any]) -> tuple[LiveSpan, object]:
-    extra: dict[str, Any] = {attr.LLM_PROVIDER: "openai", attr.MESSAGE_FORMAT: "openai"}
-    if isinstance(kwargs.get("model"), str):
-        extra[attr.LLM_MODEL] = kwargs["model"]
-    if kwargs.get("tools"):
-        extra[attr.CHAT_TOOLS] = jsonable(kwargs["tools"])
-    live, token = open_span(target.cls, span_attributes(target.span_type, extra))
-    live.set_inputs(kwargs)
+def _start(target: _Target, kwargs: dict[str, Any]) -> tuple[LiveSpan, object] | None:
+    """Open the call's span with the request as inputs; None (logged) if tracing fails."""
+    if not config().enabled:
+        return None
+    try:
+        extra: dict[str, Any] = {attr.LLM_PROVIDER: "openai", attr.MESSAGE_FORMAT: "openai"}
+        if isinstance(kwargs.get("model"), str):
+            extra[attr.LLM_MODEL] = kwargs["model"]
+        if kwargs.get("tools"):
+            extra[attr.CHAT_TOOLS] = jsonable(kwargs["tools"])
+        live, token = open_span(target.cls, span_attributes(target.span_type, extra))
+    except Exception:
+        _logger.warning("mltrail: openai call not traced", exc_info=True)
+        return None
+    try:
+        live.set_inputs(kwargs)
+    except Exception:
+        _logger.warning("mltrail: inputs of the openai call not captured", exc_info=True)
     return live, token
 
 
@@ -265,9 +275,10 @@ class AsyncTracedStream:
 def _sync_wrapper(target: _Target, original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not config().enabled:
+        opened = _start(target, kwargs)
+        if opened is None:
             return original(self, *args, **kwargs)
-        live, token = _start(target, kwargs)
+        live, token = opened
         try:
             result = original(self, *args, **kwargs)
         except BaseException as exc:
@@ -277,7 +288,10 @@ def _sync_wrapper(target: _Target, original: Callable[..., Any]) -> Callable[...
         detach(token)
         if kwargs.get("stream"):
             return TracedStream(result, _StreamRecorder(live, target.kind))
-        _record_response(live, target.kind, result)
+        try:
+            _record_response(live, target.kind, result)
+        except Exception:
+            _logger.debug("mltrail: model and usage of the openai call not recorded", exc_info=True)
         finish(live, outputs=result, has_outputs=True)
         return result
 
@@ -288,9 +302,10 @@ def _sync_wrapper(target: _Target, original: Callable[..., Any]) -> Callable[...
 def _async_wrapper(target: _Target, original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     async def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not config().enabled:
+        opened = _start(target, kwargs)
+        if opened is None:
             return await original(self, *args, **kwargs)
-        live, token = _start(target, kwargs)
+        live, token = opened
         try:
             result = await original(self, *args, **kwargs)
         except BaseException as exc:
@@ -300,7 +315,10 @@ def _async_wrapper(target: _Target, original: Callable[..., Any]) -> Callable[..
         detach(token)
         if kwargs.get("stream"):
             return AsyncTracedStream(result, _StreamRecorder(live, target.kind))
-        _record_response(live, target.kind, result)
+        try:
+            _record_response(live, target.kind, result)
+        except Exception:
+            _logger.debug("mltrail: model and usage of the openai call not recorded", exc_info=True)
         finish(live, outputs=result, has_outputs=True)
         return result
 

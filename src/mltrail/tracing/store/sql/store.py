@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -21,13 +21,14 @@ from mltrail.db.schema import experiments, runs
 from mltrail.db.schema_tracing import assessments, spans, trace_info, trace_request_metadata, trace_tags
 from mltrail.errors import InvalidArgumentError, NotFoundError
 from mltrail.tracing import _keys as k
-from mltrail.tracing.entities import Assessment, SpanData, Trace, TraceInfo, TraceState, hex_trace_id
+from mltrail.tracing.entities import Assessment, SpanData, Trace, TraceInfo, TraceState
 from mltrail.tracing.search import check_max_results, parse_trace_filter, parse_trace_order_by
 from mltrail.tracing.semconv import token_usage_of
 from mltrail.tracing.store.base import SEARCH_TRACES_MAX_RESULTS_DEFAULT, TraceStore
 from mltrail.tracing.store.sql import assessments as assessment_rows
-from mltrail.tracing.store.sql.codec import NAME_COLUMN_LENGTH, decode_span, encode_content
+from mltrail.tracing.store.sql.codec import NAME_COLUMN_LENGTH, encode_content
 from mltrail.tracing.store.sql.ingest import ExistingTrace, TraceSummary, prepare_spans, summarize, truncate
+from mltrail.tracing.store.sql.loading import chunks, load_infos, load_spans
 from mltrail.tracing.store.sql.search import compile_clause, compile_order_by, needs_regexp
 from mltrail.tracking.entities import Page
 from mltrail.tracking.search import decode_page_token, encode_page_token
@@ -75,11 +76,6 @@ def _migrate(db: Database) -> None:
         if not at_head:
             upgrade(db)
         db.migrated = True
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _experiment_key(experiment_id: str) -> int:
@@ -180,7 +176,7 @@ class SqlTraceStore(TraceStore):
 
     def _existing(self, conn: Connection, trace_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
         found: dict[str, tuple[Any, ...]] = {}
-        for chunk in _chunks(trace_ids):
+        for chunk in chunks(trace_ids):
             rows = conn.execute(
                 sa.select(
                     trace_info.c.trace_id,
@@ -198,7 +194,7 @@ class SqlTraceStore(TraceStore):
 
     def _finalized(self, conn: Connection, trace_ids: Sequence[str]) -> set[str]:
         out: set[str] = set()
-        for chunk in _chunks(trace_ids):
+        for chunk in chunks(trace_ids):
             out.update(
                 conn.execute(
                     sa.select(trace_request_metadata.c.trace_id).where(
@@ -226,74 +222,8 @@ class SqlTraceStore(TraceStore):
                 costs.append(attrs[k.LLM_COST])
         return tuple(usages), tuple(costs)
 
-    def _load_infos(
-        self, conn: Connection, trace_ids: Sequence[str], rows: Mapping[str, Any] | None = None
-    ) -> dict[str, TraceInfo]:
-        """Trace infos with tags and metadata; ``rows`` are ``trace_info`` rows already read."""
-        fetched: dict[str, Any] = dict(rows or {})
-        tags: dict[str, dict[str, str]] = {}
-        meta: dict[str, dict[str, str]] = {}
-        for chunk in _chunks(list(trace_ids)):
-            if rows is None:
-                for row in conn.execute(sa.select(*trace_info.c).where(trace_info.c.trace_id.in_(chunk))):
-                    fetched[row.trace_id] = row
-            for tid, key, value in conn.execute(
-                sa.select(trace_tags.c.trace_id, trace_tags.c.key, trace_tags.c.value).where(
-                    trace_tags.c.trace_id.in_(chunk)
-                )
-            ):
-                tags.setdefault(tid, {})[key] = value
-            for tid, key, value in conn.execute(
-                sa.select(
-                    trace_request_metadata.c.trace_id,
-                    trace_request_metadata.c.key,
-                    trace_request_metadata.c.value,
-                ).where(trace_request_metadata.c.trace_id.in_(chunk))
-            ):
-                meta.setdefault(tid, {})[key] = value
-        judged = assessment_rows.load_for_traces(conn, list(fetched))
-        return {
-            tid: TraceInfo(
-                trace_id=tid,
-                experiment_id=str(row.experiment_id),
-                request_time=int(row.request_time),
-                execution_duration=None if row.execution_duration is None else int(row.execution_duration),
-                state=TraceState(row.state),
-                request_preview=row.request_preview,
-                response_preview=row.response_preview,
-                client_request_id=row.client_request_id,
-                trace_metadata=meta.get(tid, {}),
-                tags=tags.get(tid, {}),
-                assessments=tuple(judged.get(tid, ())),
-            )
-            for tid, row in fetched.items()
-        }
-
-    def _load_spans(self, conn: Connection, trace_ids: Sequence[str]) -> dict[str, list[SpanData]]:
-        out: dict[str, list[SpanData]] = {}
-        for chunk in _chunks(list(trace_ids)):
-            rows = conn.execute(
-                sa.select(
-                    spans.c.trace_id,
-                    spans.c.span_id,
-                    spans.c.parent_span_id,
-                    spans.c.name,
-                    spans.c.status,
-                    spans.c.start_time_unix_nano,
-                    spans.c.end_time_unix_nano,
-                    spans.c.content,
-                )
-                .where(spans.c.trace_id.in_(chunk))
-                .order_by(spans.c.trace_id, spans.c.start_time_unix_nano, spans.c.span_id)
-            )
-            for tid, span_id, parent, name, status, start, end, content in rows:
-                out.setdefault(tid, []).append(
-                    decode_span(hex_trace_id(tid), span_id, parent, name, status, start, end, content)
-                )
-        return out
-
     def _require_infos(self, conn: Connection, trace_id: str) -> TraceInfo:
-        infos = self._load_infos(conn, [trace_id])
+        infos = load_infos(conn, [trace_id])
         if trace_id not in infos:
             raise NotFoundError(f"Trace with ID '{trace_id}' not found.")
         return infos[trace_id]
@@ -356,7 +286,7 @@ class SqlTraceStore(TraceStore):
                 execute_rows(
                     conn, upsert(self._dialect, trace_info, ("trace_id",), update), _INFO_COLUMNS, info_rows
                 )
-            for chunk in _chunks(span_rows):
+            for chunk in chunks(span_rows):
                 execute_rows(
                     conn,
                     upsert(self._dialect, spans, ("trace_id", "span_id"), _SPAN_COLUMNS[2:]),
@@ -368,7 +298,7 @@ class SqlTraceStore(TraceStore):
             self._insert_kv_missing(conn, trace_request_metadata, new_meta_rows)
             # New traces hold exactly what was just written; only extended ones are read back.
             infos = (
-                self._load_infos(conn, [t for t in trace_ids if t not in fresh])
+                load_infos(conn, [t for t in trace_ids if t not in fresh])
                 if len(fresh) < len(trace_ids)
                 else {}
             )
@@ -441,7 +371,7 @@ class SqlTraceStore(TraceStore):
         with self._db.write() as conn:
             if trace_ids:
                 targets: list[str] = []
-                for chunk in _chunks(list(trace_ids)):
+                for chunk in chunks(list(trace_ids)):
                     targets.extend(
                         conn.execute(
                             sa.select(trace_info.c.trace_id).where(
@@ -461,7 +391,7 @@ class SqlTraceStore(TraceStore):
                 if max_traces is not None:
                     query = query.limit(max_traces)
                 targets = list(conn.execute(query).scalars())
-            for chunk in _chunks(targets):
+            for chunk in chunks(targets):
                 for table in (
                     assessments,
                     spans,
@@ -553,7 +483,7 @@ class SqlTraceStore(TraceStore):
         """Return one trace with its spans, ordered by start time."""
         with self._db.read() as conn:
             info = self._require_infos(conn, trace_id)
-            return Trace(info, tuple(self._load_spans(conn, [trace_id]).get(trace_id, ())))
+            return Trace(info, tuple(load_spans(conn, [trace_id]).get(trace_id, ())))
 
     @translate_errors
     def batch_get_traces(self, trace_ids: Sequence[str]) -> list[Trace]:
@@ -561,8 +491,8 @@ class SqlTraceStore(TraceStore):
         if not trace_ids:
             return []
         with self._db.read() as conn:
-            infos = self._load_infos(conn, trace_ids)
-            span_map = self._load_spans(conn, list(infos))
+            infos = load_infos(conn, trace_ids)
+            span_map = load_spans(conn, list(infos))
         seen: set[str] = set()
         out: list[Trace] = []
         for tid in trace_ids:
@@ -577,7 +507,7 @@ class SqlTraceStore(TraceStore):
         if not trace_ids:
             return []
         with self._db.read() as conn:
-            infos = self._load_infos(conn, trace_ids)
+            infos = load_infos(conn, trace_ids)
         return [infos[t] for t in dict.fromkeys(trace_ids) if t in infos]
 
     @translate_errors
@@ -612,6 +542,6 @@ class SqlTraceStore(TraceStore):
             found = list(conn.execute(query))
             page_rows = {row.trace_id: row for row in found[:max_results]}
             page_ids = list(page_rows)
-            infos = self._load_infos(conn, page_ids, page_rows)
+            infos = load_infos(conn, page_ids, page_rows)
         token = encode_page_token(offset + max_results) if len(found) > max_results else None
         return Page([infos[t] for t in page_ids if t in infos], token)
