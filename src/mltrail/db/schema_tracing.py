@@ -8,6 +8,7 @@ JSON document in ``content``; the columns beside it (name, type, status, times) 
 and ordering. Full-text search runs ``LIKE`` over ``content``. Every child row goes with its
 trace (``ON DELETE CASCADE``), and traces go with their experiment.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

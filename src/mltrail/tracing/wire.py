@@ -5,6 +5,7 @@
 ``execution_duration_ms`` and numeric times) and V2 (``request_id`` ...). Span forms live in
 :mod:`mltrail.tracing.wire_spans` and are re-exported here.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -7,6 +7,7 @@ before anything is stored, so a bad body is a 400 that stores nothing; the spans
 are stored in one transaction. The answer is an empty protobuf ``ExportTraceServiceResponse``,
 whatever the request's format.
 """
+
 from __future__ import annotations
 
 from typing import Annotated

@@ -132,9 +132,11 @@ class _Cursor:
         self.i = 0
 
     def peek(self) -> Token | None:
+        """The next token without consuming it (None at the end)."""
         return self.tokens[self.i] if self.i < len(self.tokens) else None
 
     def next(self, what: str) -> Token:
+        """Consume the next token; ``what`` names the expectation in the error at the end."""
         token = self.peek()
         if token is None:
             raise InvalidArgumentError(f"Invalid filter string '{self.text}': expected {what} at the end")
@@ -142,6 +144,7 @@ class _Cursor:
         return token
 
     def error(self, message: str) -> InvalidArgumentError:
+        """An error naming the whole filter string."""
         return InvalidArgumentError(f"Invalid filter string '{self.text}': {message}")
 
 

@@ -74,6 +74,7 @@ def load_infos(
 
 
 def load_spans(conn: Connection, trace_ids: Sequence[str]) -> dict[str, list[SpanData]]:
+    """The spans of each trace, ordered by start time."""
     out: dict[str, list[SpanData]] = {}
     for chunk in chunks(list(trace_ids)):
         rows = conn.execute(
