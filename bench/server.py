@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -292,7 +292,9 @@ def start_tool(
 ROUNDS = {"log_metric": 5, "log_batch": 5, "search": 2, "history": 3, "concurrent": 5}
 
 
-def run_backend(backend: str, mode: str, root: Path, mlflow_python: Path | None) -> dict[str, dict[str, Any]]:
+def run_backend(
+    backend: str, mode: str, root: Path, mlflow_python: Path | None, only: Sequence[str] = ()
+) -> dict[str, dict[str, Any]]:
     """Both servers on fresh backends, side by side, taking turns round by round.
 
     Each workload is prepared on both servers (untimed), then its timed rounds alternate
@@ -306,6 +308,8 @@ def run_backend(backend: str, mode: str, root: Path, mlflow_python: Path | None)
                 start_tool(stack, "mlflow", backend, MLFLOW_SIZES[mode], root / "mlflow", mlflow_python)
             )
         for name, rounds in ROUNDS.items():
+            if only and name not in only:
+                continue
             workloads: list[Workload] = []
             for server in servers:
                 label, workload = server.workload(name)
@@ -354,12 +358,16 @@ def _cell(goal: Goal, result: dict[str, Any] | None) -> str:
     return f"{value * 1000:,.0f} ms ({workload['points']:,} pts)"
 
 
-def report(backend: str, ours: dict[str, Any], theirs: dict[str, Any] | None) -> tuple[str, bool]:
+def report(
+    backend: str, ours: dict[str, Any], theirs: dict[str, Any] | None, only: Sequence[str] = ()
+) -> tuple[str, bool]:
     """The table for one backend, and whether every goal was met."""
     headers = ["workload", f"MLflow {MLFLOW_VERSION}", "mltrail", "ratio", "goal", "result"]
     rows: list[list[str]] = []
     all_met = True
     for goal in GOALS:
+        if only and goal.key not in only and goal.key != "memory":
+            continue
         ratio_cell, verdict = "-", "-"
         if theirs is not None:
             a, b = _value(goal, ours), _value(goal, theirs)
@@ -402,6 +410,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--skip-mlflow", action="store_true", help="run mltrail only")
     parser.add_argument("--json", type=Path, help="also write the raw results to this file")
+    parser.add_argument(
+        "--only",
+        choices=list(ROUNDS),
+        action="append",
+        default=[],
+        help="run only these workloads (repeatable)",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
 
@@ -417,8 +432,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mltrail-server-bench-") as tmp:
         for backend in backends:
-            all_results[backend] = run_backend(backend, mode, Path(tmp) / backend, mlflow_python)
-            table, met = report(backend, all_results[backend]["mltrail"], all_results[backend].get("mlflow"))
+            all_results[backend] = run_backend(backend, mode, Path(tmp) / backend, mlflow_python, args.only)
+            table, met = report(
+                backend, all_results[backend]["mltrail"], all_results[backend].get("mlflow"), args.only
+            )
             tables.append(table)
             missed |= not met
     print()

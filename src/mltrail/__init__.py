@@ -81,6 +81,7 @@ _LAZY: dict[str, str] = {
         )
     },
     "search_traces": "mltrail.tracing.fluent",
+    "autolog": "mltrail.autolog",
     **{
         name: _ERRORS
         for name in (
@@ -123,6 +124,7 @@ __all__ = [
     "ViewType",
     "__version__",
     "active_run",
+    "autolog",
     "create_experiment",
     "data",
     "delete_experiment",
@@ -168,6 +170,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from mltrail import data
+    from mltrail.autolog import autolog
     from mltrail.config import Settings
     from mltrail.errors import (
         AlreadyExistsError,

@@ -48,6 +48,15 @@ the environment behind the caller's back. Each variable is listed below with its
    SeaweedFS). When unset, ``AWS_ENDPOINT_URL`` and then ``MLFLOW_S3_ENDPOINT_URL`` are used;
    with none of them set, boto3 talks to AWS. Credentials come from boto3's usual chain
    (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, profiles, instance roles).
+
+.. envvar:: MLTRAIL_ENABLE_SYSTEM_METRICS
+
+   ``true`` samples CPU, memory, disk, network and GPU use into ``system/...`` metrics of every
+   run started with the fluent API (default ``false``; needs ``mltrail[system-metrics]``).
+
+.. envvar:: MLTRAIL_SYSTEM_METRICS_INTERVAL
+
+   Seconds between two system metrics samples (default ``10``).
 """
 
 from __future__ import annotations
@@ -85,6 +94,8 @@ class Settings(BaseSettings):
     tracking_username: str | None = Field(default=None, description="Basic-auth user name.")
     tracking_password: str | None = Field(default=None, description="Basic-auth password.")
     user: str | None = Field(default=None, description="User recorded on new runs.")
+    enable_system_metrics: bool = Field(default=False, description="Sample system metrics into runs.")
+    system_metrics_interval: float = Field(default=10.0, gt=0, description="Seconds between samples.")
     s3_endpoint_url: str | None = Field(
         default_factory=lambda: _env_first("AWS_ENDPOINT_URL", "MLFLOW_S3_ENDPOINT_URL"),
         description="Endpoint URL of an S3-compatible store (None: AWS).",

@@ -31,6 +31,7 @@ PUBLIC = {
     "ViewType",
     "__version__",
     "active_run",
+    "autolog",
     "create_experiment",
     "data",
     "delete_experiment",

@@ -16,17 +16,17 @@ import re
 import tempfile
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import IO, Any, BinaryIO
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import requests
 
-from mltrail._http import create_session
+from mltrail._http import STATUS_ERRORS, create_session, error_body, json_or_none
 from mltrail.artifacts._progress import DEFAULT_PROGRESS_THRESHOLD, ProgressCallback, transfer_progress
+from mltrail.artifacts._transfers import file_upload_path, run_transfers, tree_upload_plan
 from mltrail.artifacts.base import DEFAULT_CHUNK_SIZE, ArtifactRepository, FileInfo
-from mltrail.artifacts.paths import canonical_relpath
+from mltrail.artifacts.paths import canonical_file_relpath, canonical_relpath
 from mltrail.config import Settings
 from mltrail.errors import (
     BackendError,
@@ -34,10 +34,6 @@ from mltrail.errors import (
     InvalidArgumentError,
     MltrailError,
     NotFoundError,
-    NotImplementedFeatureError,
-    PermissionDeniedError,
-    UnauthenticatedError,
-    error_from_code,
 )
 
 __all__ = ["ARTIFACTS_SERVICE_PATH", "HttpArtifactRepository", "resolve_artifact_service_uri"]
@@ -45,15 +41,11 @@ __all__ = ["ARTIFACTS_SERVICE_PATH", "HttpArtifactRepository", "resolve_artifact
 ARTIFACTS_SERVICE_PATH = "/api/2.0/mlflow-artifacts/artifacts"
 _SPOOL_MEMORY = 8 * 1024 * 1024
 _MAX_PARALLEL_FILES = 4
+# On the proxy a plain 404 means a missing file, not a missing route, and a 400 a rejected path.
 _STATUS_TO_ERROR: dict[int, type[MltrailError]] = {
+    **STATUS_ERRORS,
     400: InvalidArgumentError,
-    401: UnauthenticatedError,
-    403: PermissionDeniedError,
     404: NotFoundError,
-    501: NotImplementedFeatureError,
-    502: BackendError,
-    503: BackendError,
-    504: BackendError,
 }
 
 
@@ -113,13 +105,10 @@ def resolve_artifact_service_uri(artifact_uri: str, tracking_uri: str | None) ->
 
 def _error_from_response(response: requests.Response, what: str) -> MltrailError:
     """The mltrail error for a failed proxy response (JSON error body, FastAPI body or text)."""
-    body: Any = None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("error_code"), str):
-        return error_from_code(body["error_code"], str(body.get("message", "")), body.get("details"))
+    body = json_or_none(response)
+    found = error_body(body)
+    if found is not None:
+        return found
     if isinstance(body, dict) and "detail" in body:
         message = str(body["detail"])
     else:
@@ -243,12 +232,6 @@ class HttpArtifactRepository(ArtifactRepository):
             size, posixpath.basename(rel), enabled=self.show_progress, threshold=self.progress_threshold
         )
 
-    def _file_rel(self, artifact_path: str) -> str:
-        rel = canonical_relpath(artifact_path)
-        if not rel:
-            raise InvalidArgumentError("A file path is required, not the artifact root")
-        return rel
-
     # -- writes ---------------------------------------------------------------------------
 
     def _put(self, rel: str, body: _UploadBody, size: int) -> None:
@@ -276,12 +259,7 @@ class HttpArtifactRepository(ArtifactRepository):
                 rejected the path).
             BackendError: the server could not be reached or its storage failed.
         """
-        rel_dir = canonical_relpath(artifact_path)
-        if not os.path.isfile(local_file):
-            raise InvalidArgumentError(f"Not a file: {local_file!r}")
-        self._upload_file(
-            local_file, canonical_relpath(posixpath.join(rel_dir, os.path.basename(local_file)))
-        )
+        self._upload_file(local_file, file_upload_path(local_file, artifact_path))
 
     def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
         """Upload a directory tree to ``<root>/<artifact_path>/``, one PUT per file.
@@ -290,18 +268,7 @@ class HttpArtifactRepository(ArtifactRepository):
             InvalidArgumentError: a path is unsafe (checked before any upload).
             BackendError: the server could not be reached or its storage failed.
         """
-        rel_dir = canonical_relpath(artifact_path)
-        uploads = [
-            (local, canonical_relpath(posixpath.join(rel_dir, sub)))
-            for local, sub in _walk_files(os.path.abspath(local_dir))
-        ]
-        if len(uploads) <= 1:
-            for local, rel in uploads:
-                self._upload_file(local, rel)
-            return
-        with ThreadPoolExecutor(max_workers=min(_MAX_PARALLEL_FILES, len(uploads))) as pool:
-            for future in [pool.submit(self._upload_file, local, rel) for local, rel in uploads]:
-                future.result()
+        run_transfers(self._upload_file, tree_upload_plan(local_dir, artifact_path), _MAX_PARALLEL_FILES)
 
     def write_stream(self, artifact_path: str, stream: BinaryIO) -> int:
         """Upload a file from a binary stream (one PUT), overwriting.
@@ -316,7 +283,7 @@ class HttpArtifactRepository(ArtifactRepository):
             InvalidArgumentError: ``artifact_path`` is empty or unsafe.
             BackendError: the server could not be reached or its storage failed.
         """
-        rel = self._file_rel(artifact_path)
+        rel = canonical_file_relpath(artifact_path)
         seekable = getattr(stream, "seekable", None)
         if seekable is not None and seekable():
             start = stream.tell()
@@ -448,14 +415,7 @@ class HttpArtifactRepository(ArtifactRepository):
             self._save(self._open(rel), rel, local_target)
             return local_target
         os.makedirs(local_target, exist_ok=True)
-        if len(files) <= 1:
-            for file_rel, local in files:
-                self._save(self._open(file_rel), file_rel, local)
-            return local_target
-        with ThreadPoolExecutor(max_workers=min(_MAX_PARALLEL_FILES, len(files))) as pool:
-            futures = [pool.submit(self._fetch, file_rel, local) for file_rel, local in files]
-            for future in futures:
-                future.result()
+        run_transfers(self._fetch, files, _MAX_PARALLEL_FILES)
         return local_target
 
     def _fetch(self, rel: str, local_path: str) -> None:
@@ -469,7 +429,7 @@ class HttpArtifactRepository(ArtifactRepository):
             InvalidArgumentError: ``artifact_path`` is empty or unsafe, or names a directory.
             BackendError: the server could not be reached or its storage failed.
         """
-        rel = self._file_rel(artifact_path)
+        rel = canonical_file_relpath(artifact_path)
         return _iter_response(self._open(rel), chunk_size, self._where(rel))
 
 
@@ -483,14 +443,3 @@ def _iter_response(response: requests.Response, chunk_size: int, where: str) -> 
             yield from response.iter_content(chunk_size=chunk_size)
         except requests.RequestException as exc:
             raise BackendError(f"Artifact proxy download of {where} broke off: {exc}") from exc
-
-
-def _walk_files(local_dir: str) -> Iterator[tuple[str, str]]:
-    """Every file below ``local_dir`` as (absolute path, ``/``-separated path relative to it)."""
-    if not os.path.isdir(local_dir):
-        raise InvalidArgumentError(f"Not a directory: {local_dir!r}")
-    for root, dirs, files in os.walk(local_dir):
-        dirs.sort()
-        for name in sorted(files):
-            full = os.path.join(root, name)
-            yield full, os.path.relpath(full, local_dir).replace(os.sep, "/")

@@ -17,6 +17,7 @@ from urllib.request import url2pathname
 from mltrail.errors import InvalidArgumentError
 
 __all__ = [
+    "canonical_file_relpath",
     "canonical_relpath",
     "is_local_uri",
     "join_uri",
@@ -80,6 +81,24 @@ def canonical_relpath(path: str | None) -> str:
         decoded = next_form
         _check_segments(path, decoded)
     return "/".join(segments)
+
+
+def canonical_file_relpath(path: str | None) -> str:
+    """Canonicalise the relative path of a file, which cannot be the root.
+
+    Args:
+        path: A path relative to an artifact root.
+
+    Returns:
+        The canonical form (see :func:`canonical_relpath`), never ``""``.
+
+    Raises:
+        InvalidArgumentError: the path is unsafe or names the root.
+    """
+    rel = canonical_relpath(path)
+    if not rel:
+        raise InvalidArgumentError("A file path is required, not the artifact root")
+    return rel
 
 
 def uri_scheme(uri: str) -> str:

@@ -14,14 +14,14 @@ import posixpath
 import tempfile
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from mltrail.artifacts._progress import DEFAULT_PROGRESS_THRESHOLD, ProgressCallback, transfer_progress
+from mltrail.artifacts._transfers import file_upload_path, run_transfers, tree_upload_plan
 from mltrail.artifacts.base import DEFAULT_CHUNK_SIZE, ArtifactRepository, FileInfo
-from mltrail.artifacts.paths import canonical_relpath
+from mltrail.artifacts.paths import canonical_file_relpath, canonical_relpath
 from mltrail.config import Settings
 from mltrail.errors import (
     BackendError,
@@ -213,12 +213,6 @@ class S3ArtifactRepository(ArtifactRepository):
             size, posixpath.basename(rel), enabled=self.show_progress, threshold=self.progress_threshold
         )
 
-    def _file_rel(self, artifact_path: str) -> str:
-        rel = canonical_relpath(artifact_path)
-        if not rel:
-            raise InvalidArgumentError("A file path is required, not the artifact root")
-        return rel
-
     def _iter_keys(self, prefix: str) -> Iterator[tuple[str, int]]:
         """Every (key, size) below ``prefix``, page by page."""
         paginator = self.client.get_paginator("list_objects_v2")
@@ -254,11 +248,7 @@ class S3ArtifactRepository(ArtifactRepository):
             InvalidArgumentError: ``artifact_path`` or the file name is not a safe relative path.
             BackendError: S3 refused or failed the upload.
         """
-        rel_dir = canonical_relpath(artifact_path)
-        if not os.path.isfile(local_file):
-            raise InvalidArgumentError(f"Not a file: {local_file!r}")
-        rel = canonical_relpath(posixpath.join(rel_dir, os.path.basename(local_file)))
-        self._upload_file(local_file, rel)
+        self._upload_file(local_file, file_upload_path(local_file, artifact_path))
 
     def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
         """Upload a directory tree to ``<root>/<artifact_path>/``, several files at a time.
@@ -267,18 +257,7 @@ class S3ArtifactRepository(ArtifactRepository):
             InvalidArgumentError: a path is not a safe relative path (checked before any upload).
             BackendError: S3 refused or failed an upload.
         """
-        rel_dir = canonical_relpath(artifact_path)
-        uploads = [
-            (local, canonical_relpath(posixpath.join(rel_dir, sub)))
-            for local, sub in _walk_files(os.path.abspath(local_dir))
-        ]
-        if len(uploads) <= 1:
-            for local, rel in uploads:
-                self._upload_file(local, rel)
-            return
-        with ThreadPoolExecutor(max_workers=min(_MAX_PARALLEL_FILES, len(uploads))) as pool:
-            for future in [pool.submit(self._upload_file, local, rel) for local, rel in uploads]:
-                future.result()
+        run_transfers(self._upload_file, tree_upload_plan(local_dir, artifact_path), _MAX_PARALLEL_FILES)
 
     def write_stream(self, artifact_path: str, stream: BinaryIO) -> int:
         """Upload a file from a binary stream (multipart when big), overwriting.
@@ -290,7 +269,7 @@ class S3ArtifactRepository(ArtifactRepository):
             InvalidArgumentError: ``artifact_path`` is empty or unsafe.
             BackendError: S3 refused or failed the upload.
         """
-        rel = self._file_rel(artifact_path)
+        rel = canonical_file_relpath(artifact_path)
         reader = _CountingReader(stream)
         with self._errors(rel):
             self.client.upload_fileobj(reader, self.bucket, self._key(rel), Config=self._transfer_config())
@@ -409,14 +388,7 @@ class S3ArtifactRepository(ArtifactRepository):
         if not downloads and rel:
             raise NotFoundError(f"No such artifact: {self._where(rel)}")
         os.makedirs(local_target, exist_ok=True)
-        if len(downloads) <= 1:
-            for key, file_rel, local, size in downloads:
-                self._download_file(key, file_rel, local, size)
-            return local_target
-        with ThreadPoolExecutor(max_workers=min(_MAX_PARALLEL_FILES, len(downloads))) as pool:
-            futures = [pool.submit(self._download_file, *item) for item in downloads]
-            for future in futures:
-                future.result()
+        run_transfers(self._download_file, downloads, _MAX_PARALLEL_FILES)
         return local_target
 
     def open_chunks(self, artifact_path: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
@@ -427,7 +399,7 @@ class S3ArtifactRepository(ArtifactRepository):
             InvalidArgumentError: ``artifact_path`` is empty or unsafe.
             BackendError: S3 failed the request.
         """
-        rel = self._file_rel(artifact_path)
+        rel = canonical_file_relpath(artifact_path)
         with self._errors(rel):
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(rel))
         return self._iter_body(response["Body"], rel, chunk_size)
@@ -454,14 +426,3 @@ def _folder_keys(keys: list[str], top: str) -> list[str]:
         for depth in range(1, len(parts) + 1):
             folders.add(top + "/".join(parts[:depth]) + "/")
     return sorted(folders, key=lambda folder: (-folder.count("/"), folder))
-
-
-def _walk_files(local_dir: str) -> Iterator[tuple[str, str]]:
-    """Every file below ``local_dir`` as (absolute path, ``/``-separated path relative to it)."""
-    if not os.path.isdir(local_dir):
-        raise InvalidArgumentError(f"Not a directory: {local_dir!r}")
-    for root, dirs, files in os.walk(local_dir):
-        dirs.sort()
-        for name in sorted(files):
-            full = os.path.join(root, name)
-            yield full, os.path.relpath(full, local_dir).replace(os.sep, "/")

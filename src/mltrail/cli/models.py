@@ -10,6 +10,7 @@ import click
 
 from mltrail.cli._context import CliState, error_hints
 from mltrail.cli._output import echo_json, echo_table, format_time
+from mltrail.cli.models_deploy import DEPLOY_COMMANDS
 from mltrail.errors import AlreadyExistsError, InvalidArgumentError, MltrailError, NotFoundError
 from mltrail.registry.client import RegistryClient
 from mltrail.registry.entities import AliasEvent, ModelVersion, RegisteredModel
@@ -247,3 +248,7 @@ def transition(ctx: click.Context, name: str, version: str, stage: str, archive_
     with error_hints(_not_found(name)):
         moved = _client(ctx).transition_model_version_stage(name, version, stage, archive_existing)
     click.echo(f"Version {moved.version} of '{name}' is now in stage {moved.current_stage}.")
+
+
+for _command in DEPLOY_COMMANDS:
+    models.add_command(_command)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from mltrail.autolog.lightning import autolog
 from mltrail.models.flavors.pytorch import SERIALIZATION_FORMATS, PytorchFlavor, PytorchImplementation
 from mltrail.models.logging import ModelInfo
 from mltrail.models.logging import log_model as _log_model
@@ -26,7 +27,7 @@ from mltrail.models.schema import ModelSignature
 from mltrail.models.uri import resolve_model_uri
 from mltrail.tracking.client import TrackingClient
 
-__all__ = ["SERIALIZATION_FORMATS", "load_model", "log_model", "save_model"]
+__all__ = ["SERIALIZATION_FORMATS", "autolog", "load_model", "log_model", "save_model"]
 
 
 def save_model(

@@ -39,5 +39,5 @@ class ScoringSettings(BaseModel):
     timeout: float = Field(default=60.0, gt=0)
     batching: BatchingMode = "auto"
     max_batch_size: int = Field(default=64, ge=1)
-    max_batch_delay_ms: float = Field(default=2.0, ge=0)
+    max_batch_delay_ms: float = Field(default=5.0, ge=0)
     threads: int = Field(default=4, ge=1)

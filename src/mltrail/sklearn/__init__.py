@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mltrail.autolog.sklearn import autolog
 from mltrail.models.flavors.sklearn import SERIALIZATION_FORMATS, SklearnFlavor
 from mltrail.models.logging import ModelInfo
 from mltrail.models.logging import log_model as _log_model
@@ -22,7 +23,7 @@ from mltrail.models.schema import ModelSignature
 from mltrail.models.uri import resolve_model_uri
 from mltrail.tracking.client import TrackingClient
 
-__all__ = ["SERIALIZATION_FORMATS", "load_model", "log_model", "save_model"]
+__all__ = ["SERIALIZATION_FORMATS", "autolog", "load_model", "log_model", "save_model"]
 
 
 def save_model(

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
+from mltrail import system_metrics
 from mltrail.config import Settings
 from mltrail.errors import InvalidArgumentError, InvalidStateError, MltrailError, NotFoundError
 from mltrail.tracking import context
@@ -269,6 +270,7 @@ def start_run(
         run = client.create_run(exp_id, tags=run_tags, run_name=run_name)
     active = ActiveRun(run, client)
     active._token = run_stack.set((*stack, active))
+    system_metrics.on_run_start(active.run_id, client)
     return active
 
 
@@ -304,6 +306,7 @@ def _end(active: ActiveRun, status: RunStatus, *, raise_errors: bool) -> None:
         _end(child, status, raise_errors=False)
         stack = run_stack.get()
     try:
+        system_metrics.on_run_end(active.run_id)
         active._client.set_terminated(active.run_id, status)
     except MltrailError:
         if raise_errors:

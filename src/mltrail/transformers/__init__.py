@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from mltrail.autolog.transformers_trainer import autolog
 from mltrail.models.flavors.transformers import TransformersFlavor
 from mltrail.models.flavors.transformers_pyfunc import TransformersImplementation
 from mltrail.models.logging import ModelInfo
@@ -27,7 +28,7 @@ from mltrail.models.schema import ModelSignature
 from mltrail.models.uri import resolve_model_uri
 from mltrail.tracking.client import TrackingClient
 
-__all__ = ["load_model", "log_model", "save_model"]
+__all__ = ["autolog", "load_model", "log_model", "save_model"]
 
 
 def save_model(

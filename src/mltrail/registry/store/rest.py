@@ -2,61 +2,26 @@
 
 Works against an mltrail server or an MLflow server (alias history and rollback, and the
 ``user_id``/``reason`` of alias moves, need mltrail). Error bodies map back to the same error
-classes as the SQL store raises, through :func:`mltrail.errors.error_from_code`.
+classes as the SQL store raises, through :class:`mltrail._http.JsonApi`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-import requests
-
-from mltrail._http import create_session
+from mltrail._http import JsonApi, query
 from mltrail.config import Settings
-from mltrail.errors import (
-    BackendError,
-    BadRequestError,
-    EndpointNotFoundError,
-    MltrailError,
-    error_from_code,
-)
 from mltrail.registry.entities import AliasEvent, ModelVersion, RegisteredModel
 from mltrail.registry.search import MODEL_SEARCH_MAX_RESULTS_DEFAULT, VERSION_SEARCH_MAX_RESULTS_DEFAULT
 from mltrail.registry.store.base import RegistryStore, Version
 from mltrail.registry.wire import alias_event_from_dict, model_version_from_dict, registered_model_from_dict
 from mltrail.tracking.entities import Page
-from mltrail.tracking.wire import JsonDict, dumps, key_values, loads
+from mltrail.tracking.wire import JsonDict, key_values
 
 __all__ = ["RestRegistryStore"]
 
 _API = "/api/2.0/mlflow"
 _MLTRAIL = "/api/2.0/mltrail"
-Query = list[tuple[str, str]]
-
-
-def _query(**fields: Any) -> Query:
-    params: Query = []
-    for name, value in fields.items():
-        if value is None:
-            continue
-        values = value if isinstance(value, list | tuple) else [value]
-        params.extend((name, str(v)) for v in values)
-    return params
-
-
-def _error_for(response: requests.Response) -> MltrailError:
-    try:
-        body = loads(response.content)
-    except MltrailError:
-        body = None
-    if isinstance(body, Mapping) and "error_code" in body:
-        return error_from_code(str(body["error_code"]), str(body.get("message", "")), body.get("details"))
-    if response.status_code == 404:
-        return EndpointNotFoundError(f"Endpoint not found: {response.request.method} {response.url}")
-    if response.status_code == 400:
-        return BadRequestError(f"Bad request: {response.text[:200]}")
-    return BackendError(f"HTTP {response.status_code} from {response.url}: {response.text[:200]}")
 
 
 class RestRegistryStore(RegistryStore):
@@ -68,33 +33,8 @@ class RestRegistryStore(RegistryStore):
     """
 
     def __init__(self, tracking_uri: str, settings: Settings) -> None:
-        self.tracking_uri = tracking_uri.rstrip("/")
-        self._session = create_session(settings)
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Mapping[str, Any] | None = None,
-        params: Query | None = None,
-        prefix: str = _API,
-    ) -> JsonDict:
-        url = f"{self.tracking_uri}{prefix}/{path}"
-        data = dumps(body) if body is not None else None
-        headers = {"Content-Type": "application/json"} if body is not None else None
-        try:
-            response = self._session.request(method, url, params=params, data=data, headers=headers)
-        except requests.RequestException as exc:
-            raise BackendError(f"Cannot reach the tracking server at {self.tracking_uri}: {exc}") from exc
-        if response.status_code != 200:
-            raise _error_for(response)
-        if not response.content.strip():
-            return {}
-        result = loads(response.content)
-        if not isinstance(result, dict):
-            raise BackendError(f"Unexpected response from {url}: not a JSON object")
-        return result
+        self._api = JsonApi(tracking_uri, settings, prefix=_API)
+        self.tracking_uri = self._api.base_url
 
     # -- registered models -------------------------------------------------------------------
 
@@ -115,17 +55,17 @@ class RestRegistryStore(RegistryStore):
         if user_id is not None:
             body["user_id"] = user_id
         return registered_model_from_dict(
-            self._call("POST", "registered-models/create", body=body)["registered_model"]
+            self._api.call("POST", "registered-models/create", body=body)["registered_model"]
         )
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         """Return a registered model (``registered-models/get``)."""
-        body = self._call("GET", "registered-models/get", params=_query(name=name))
+        body = self._api.call("GET", "registered-models/get", params=query(name=name))
         return registered_model_from_dict(body["registered_model"])
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """Rename a registered model (``registered-models/rename``)."""
-        body = self._call("POST", "registered-models/rename", body={"name": name, "new_name": new_name})
+        body = self._api.call("POST", "registered-models/rename", body={"name": name, "new_name": new_name})
         return registered_model_from_dict(body["registered_model"])
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
@@ -133,12 +73,12 @@ class RestRegistryStore(RegistryStore):
         request: JsonDict = {"name": name}
         if description is not None:
             request["description"] = description
-        body = self._call("PATCH", "registered-models/update", body=request)
+        body = self._api.call("PATCH", "registered-models/update", body=request)
         return registered_model_from_dict(body["registered_model"])
 
     def delete_registered_model(self, name: str) -> None:
         """Delete a model (``DELETE registered-models/delete`` with a JSON body)."""
-        self._call("DELETE", "registered-models/delete", body={"name": name})
+        self._api.call("DELETE", "registered-models/delete", body={"name": name})
 
     def search_registered_models(
         self,
@@ -148,13 +88,13 @@ class RestRegistryStore(RegistryStore):
         page_token: str | None = None,
     ) -> Page[RegisteredModel]:
         """Search registered models (``GET registered-models/search``)."""
-        params = _query(
+        params = query(
             filter=filter_string or None,
             max_results=max_results,
             order_by=list(order_by or ()),
             page_token=page_token or None,
         )
-        body = self._call("GET", "registered-models/search", params=params)
+        body = self._api.call("GET", "registered-models/search", params=params)
         items = [registered_model_from_dict(m) for m in body.get("registered_models", ())]
         return Page(items, body.get("next_page_token") or None)
 
@@ -163,16 +103,16 @@ class RestRegistryStore(RegistryStore):
         request: JsonDict = {"name": name}
         if stages:
             request["stages"] = list(stages)
-        body = self._call("POST", "registered-models/get-latest-versions", body=request)
+        body = self._api.call("POST", "registered-models/get-latest-versions", body=request)
         return [model_version_from_dict(v) for v in body.get("model_versions", ())]
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
         """Set a model tag (``registered-models/set-tag``)."""
-        self._call("POST", "registered-models/set-tag", body={"name": name, "key": key, "value": value})
+        self._api.call("POST", "registered-models/set-tag", body={"name": name, "key": key, "value": value})
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Delete a model tag (``DELETE registered-models/delete-tag``)."""
-        self._call("DELETE", "registered-models/delete-tag", body={"name": name, "key": key})
+        self._api.call("DELETE", "registered-models/delete-tag", body={"name": name, "key": key})
 
     # -- model versions ----------------------------------------------------------------------
 
@@ -201,12 +141,12 @@ class RestRegistryStore(RegistryStore):
         if tags:
             body["tags"] = key_values(tags)
         return model_version_from_dict(
-            self._call("POST", "model-versions/create", body=body)["model_version"]
+            self._api.call("POST", "model-versions/create", body=body)["model_version"]
         )
 
     def get_model_version(self, name: str, version: Version) -> ModelVersion:
         """Return a version (``model-versions/get``)."""
-        body = self._call("GET", "model-versions/get", params=_query(name=name, version=version))
+        body = self._api.call("GET", "model-versions/get", params=query(name=name, version=version))
         return model_version_from_dict(body["model_version"])
 
     def update_model_version(self, name: str, version: Version, description: str | None) -> ModelVersion:
@@ -214,7 +154,7 @@ class RestRegistryStore(RegistryStore):
         request: JsonDict = {"name": name, "version": str(version)}
         if description is not None:
             request["description"] = description
-        body = self._call("PATCH", "model-versions/update", body=request)
+        body = self._api.call("PATCH", "model-versions/update", body=request)
         return model_version_from_dict(body["model_version"])
 
     def transition_model_version_stage(
@@ -227,12 +167,12 @@ class RestRegistryStore(RegistryStore):
             "stage": stage,
             "archive_existing_versions": archive_existing_versions,
         }
-        body = self._call("POST", "model-versions/transition-stage", body=request)
+        body = self._api.call("POST", "model-versions/transition-stage", body=request)
         return model_version_from_dict(body["model_version"])
 
     def delete_model_version(self, name: str, version: Version) -> None:
         """Delete a version (``DELETE model-versions/delete``)."""
-        self._call("DELETE", "model-versions/delete", body={"name": name, "version": str(version)})
+        self._api.call("DELETE", "model-versions/delete", body={"name": name, "version": str(version)})
 
     def search_model_versions(
         self,
@@ -242,29 +182,31 @@ class RestRegistryStore(RegistryStore):
         page_token: str | None = None,
     ) -> Page[ModelVersion]:
         """Search versions (``GET model-versions/search``)."""
-        params = _query(
+        params = query(
             filter=filter_string or None,
             max_results=max_results,
             order_by=list(order_by or ()),
             page_token=page_token or None,
         )
-        body = self._call("GET", "model-versions/search", params=params)
+        body = self._api.call("GET", "model-versions/search", params=params)
         items = [model_version_from_dict(v) for v in body.get("model_versions", ())]
         return Page(items, body.get("next_page_token") or None)
 
     def get_model_version_download_uri(self, name: str, version: Version) -> str:
         """Where the version's files are (``model-versions/get-download-uri``)."""
-        body = self._call("GET", "model-versions/get-download-uri", params=_query(name=name, version=version))
+        body = self._api.call(
+            "GET", "model-versions/get-download-uri", params=query(name=name, version=version)
+        )
         return str(body["artifact_uri"])
 
     def set_model_version_tag(self, name: str, version: Version, key: str, value: str) -> None:
         """Set a version tag (``model-versions/set-tag``)."""
         body = {"name": name, "version": str(version), "key": key, "value": value}
-        self._call("POST", "model-versions/set-tag", body=body)
+        self._api.call("POST", "model-versions/set-tag", body=body)
 
     def delete_model_version_tag(self, name: str, version: Version, key: str) -> None:
         """Delete a version tag (``DELETE model-versions/delete-tag``)."""
-        self._call(
+        self._api.call(
             "DELETE", "model-versions/delete-tag", body={"name": name, "version": str(version), "key": key}
         )
 
@@ -288,7 +230,7 @@ class RestRegistryStore(RegistryStore):
             body["user_id"] = user_id
         if reason is not None:
             body["reason"] = reason
-        self._call("POST", "registered-models/alias", body=body)
+        self._api.call("POST", "registered-models/alias", body=body)
 
     def delete_registered_model_alias(
         self, name: str, alias: str, *, user_id: str | None = None, reason: str | None = None
@@ -299,17 +241,17 @@ class RestRegistryStore(RegistryStore):
             body["user_id"] = user_id
         if reason is not None:
             body["reason"] = reason
-        self._call("DELETE", "registered-models/alias", body=body)
+        self._api.call("DELETE", "registered-models/alias", body=body)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The aliased version (``GET registered-models/alias``)."""
-        body = self._call("GET", "registered-models/alias", params=_query(name=name, alias=alias))
+        body = self._api.call("GET", "registered-models/alias", params=query(name=name, alias=alias))
         return model_version_from_dict(body["model_version"])
 
     def get_alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
         """Alias moves, oldest first (mltrail: ``GET /api/2.0/mltrail/registered-models/alias/history``)."""
-        body = self._call(
-            "GET", "registered-models/alias/history", params=_query(name=name, alias=alias), prefix=_MLTRAIL
+        body = self._api.call(
+            "GET", "registered-models/alias/history", params=query(name=name, alias=alias), prefix=_MLTRAIL
         )
         return [alias_event_from_dict(e) for e in body.get("events", ())]
 
@@ -330,9 +272,9 @@ class RestRegistryStore(RegistryStore):
             "to_version": None if to_version is None else str(to_version),
         }
         request.update({k: v for k, v in optional.items() if v is not None})
-        body = self._call("POST", "registered-models/alias/rollback", body=request, prefix=_MLTRAIL)
+        body = self._api.call("POST", "registered-models/alias/rollback", body=request, prefix=_MLTRAIL)
         return alias_event_from_dict(body["event"])
 
     def close(self) -> None:
         """Close the HTTP session."""
-        self._session.close()
+        self._api.close()

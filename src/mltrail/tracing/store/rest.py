@@ -2,8 +2,8 @@
 
 Spans go to ``POST /v1/traces`` as an OTLP protobuf ``ExportTraceServiceRequest`` with the
 ``x-mlflow-experiment-id`` header; everything else uses the trace endpoints of spec TRACING §3
-through :mod:`mltrail.tracing.wire`. Error bodies are mapped back with
-:func:`mltrail.errors.error_from_code`; transport failures raise ``BackendError``.
+through :mod:`mltrail.tracing.wire`, sent with :class:`mltrail._http.JsonApi`, which maps error
+bodies back onto the error tree; transport failures raise ``BackendError``.
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
-from mltrail._http import create_session
+from mltrail._http import JsonApi, query
 from mltrail.config import Settings
-from mltrail.errors import BackendError, BadRequestError, EndpointNotFoundError, MltrailError, error_from_code
 from mltrail.tracing.entities import Assessment, SpanData, Trace, TraceInfo, mlflow_trace_id
 from mltrail.tracing.otlp import PROTOBUF_CONTENT_TYPE, encode_spans
 from mltrail.tracing.store.base import SEARCH_TRACES_MAX_RESULTS_DEFAULT, TraceStore
@@ -28,7 +25,6 @@ from mltrail.tracing.wire import (
     trace_info_to_dict,
 )
 from mltrail.tracking.entities import Page
-from mltrail.tracking.wire import dumps, loads
 
 __all__ = ["RestTraceStore"]
 
@@ -38,19 +34,8 @@ _OTLP = "/v1/traces"
 _BATCH = 100
 
 
-def _error_for(response: requests.Response) -> MltrailError:
-    try:
-        body = loads(response.content)
-    except MltrailError:
-        body = None
-    if isinstance(body, Mapping) and "error_code" in body:
-        return error_from_code(str(body["error_code"]), str(body.get("message", "")))
-    text = response.text[:300]
-    if response.status_code == 404:
-        return EndpointNotFoundError(f"Endpoint not found: {response.request.method} {response.url}")
-    if response.status_code in (400, 422):
-        return BadRequestError(f"Bad request: {text}")
-    return BackendError(f"HTTP {response.status_code} from {response.url}: {text}")
+def _trace_path(trace_id: str) -> str:
+    return f"traces/{quote(trace_id, safe='')}"
 
 
 class RestTraceStore(TraceStore):
@@ -62,37 +47,8 @@ class RestTraceStore(TraceStore):
     """
 
     def __init__(self, tracking_uri: str, settings: Settings) -> None:
-        self.tracking_uri = tracking_uri.rstrip("/")
-        self._session = create_session(settings)
-
-    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        url = f"{self.tracking_uri}{path}"
-        try:
-            response = self._session.request(method, url, **kwargs)
-        except requests.RequestException as exc:
-            raise BackendError(f"Cannot reach the tracking server at {self.tracking_uri}: {exc}") from exc
-        if response.status_code != 200:
-            raise _error_for(response)
-        return response
-
-    def _json(
-        self,
-        method: str,
-        path: str,
-        body: Mapping[str, Any] | None = None,
-        params: list[tuple[str, str]] | None = None,
-    ) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"params": params}
-        if body is not None:
-            kwargs["data"] = dumps(body)
-            kwargs["headers"] = {"Content-Type": "application/json"}
-        response = self._send(method, path, **kwargs)
-        if not response.content.strip():
-            return {}
-        result = loads(response.content)
-        if not isinstance(result, dict):
-            raise BackendError(f"Unexpected response from {path}: not a JSON object")
-        return result
+        self._api = JsonApi(tracking_uri, settings, prefix=_V3)
+        self.tracking_uri = self._api.base_url
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -105,7 +61,7 @@ class RestTraceStore(TraceStore):
         headers = {"Content-Type": PROTOBUF_CONTENT_TYPE, "x-mlflow-experiment-id": str(experiment_id)}
         if run_id:
             headers["x-mlflow-run-id"] = run_id
-        self._send("POST", _OTLP, data=encode_spans(spans), headers=headers)
+        self._api.send("POST", _OTLP, data=encode_spans(spans), headers=headers)
         return self.batch_get_trace_infos(list(dict.fromkeys(mlflow_trace_id(s.trace_id) for s in spans)))
 
     def batch_get_trace_infos(self, trace_ids: Sequence[str]) -> list[TraceInfo]:
@@ -113,15 +69,14 @@ class RestTraceStore(TraceStore):
         ids = list(trace_ids)
         infos: list[TraceInfo] = []
         for start in range(0, len(ids), _BATCH):
-            body = self._json(
-                "POST", f"{_V3}/traces/batchGetInfos", {"trace_ids": ids[start : start + _BATCH]}
-            )
+            chunk = {"trace_ids": ids[start : start + _BATCH]}
+            body = self._api.call("POST", "traces/batchGetInfos", body=chunk)
             infos.extend(trace_info_from_dict(d) for d in body.get("trace_infos", ()))
         return infos
 
     def start_trace(self, info: TraceInfo) -> TraceInfo:
         """StartTraceV3 (``POST /api/3.0/mlflow/traces``)."""
-        body = self._json("POST", f"{_V3}/traces", {"trace": {"trace_info": trace_info_to_dict(info)}})
+        body = self._api.call("POST", "traces", body={"trace": {"trace_info": trace_info_to_dict(info)}})
         return trace_info_from_dict(body["trace"]["trace_info"])
 
     def delete_traces(
@@ -140,30 +95,32 @@ class RestTraceStore(TraceStore):
             body["max_traces"] = max_traces
         if trace_ids:
             body["request_ids"] = list(trace_ids)
-        return int(self._json("POST", f"{_V2}/traces/delete-traces", body).get("traces_deleted", 0))
+        result = self._api.call("POST", "traces/delete-traces", body=body, prefix=_V2)
+        return int(result.get("traces_deleted", 0))
 
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
         """SetTraceTag (``PATCH /api/3.0/mlflow/traces/{id}/tags``)."""
-        self._json("PATCH", f"{_V3}/traces/{quote(trace_id, safe='')}/tags", {"key": key, "value": value})
+        self._api.call("PATCH", f"{_trace_path(trace_id)}/tags", body={"key": key, "value": value})
 
     def delete_trace_tag(self, trace_id: str, key: str) -> None:
         """DeleteTraceTag (``DELETE /api/3.0/mlflow/traces/{id}/tags`` with a JSON body)."""
-        self._json("DELETE", f"{_V3}/traces/{quote(trace_id, safe='')}/tags", {"key": key})
+        self._api.call("DELETE", f"{_trace_path(trace_id)}/tags", body={"key": key})
 
     def link_traces_to_run(self, trace_ids: Sequence[str], run_id: str) -> None:
         """LinkTracesToRun."""
-        self._json("POST", f"{_V2}/traces/link-to-run", {"trace_ids": list(trace_ids), "run_id": run_id})
+        body = {"trace_ids": list(trace_ids), "run_id": run_id}
+        self._api.call("POST", "traces/link-to-run", body=body, prefix=_V2)
 
     # -- reads -------------------------------------------------------------------------------
 
     def get_trace_info(self, trace_id: str) -> TraceInfo:
         """GetTraceInfoV3."""
-        body = self._json("GET", f"{_V3}/traces/{quote(trace_id, safe='')}")
+        body = self._api.call("GET", _trace_path(trace_id))
         return trace_info_from_dict(body["trace"]["trace_info"])
 
     def get_trace(self, trace_id: str) -> Trace:
         """GetTrace (``/traces/get``) with all spans."""
-        body = self._json("GET", f"{_V3}/traces/get", params=[("trace_id", trace_id)])
+        body = self._api.call("GET", "traces/get", params=query(trace_id=trace_id))
         return trace_from_dict(body["trace"])
 
     def batch_get_traces(self, trace_ids: Sequence[str]) -> list[Trace]:
@@ -171,8 +128,8 @@ class RestTraceStore(TraceStore):
         out: list[Trace] = []
         ids = list(trace_ids)
         for start in range(0, len(ids), _BATCH):
-            params = [("trace_ids", t) for t in ids[start : start + _BATCH]]
-            body = self._json("GET", f"{_V3}/traces/batchGet", params=params)
+            params = query(trace_ids=ids[start : start + _BATCH])
+            body = self._api.call("GET", "traces/batchGet", params=params)
             out.extend(trace_from_dict(t) for t in body.get("traces", ()))
         return out
 
@@ -198,7 +155,7 @@ class RestTraceStore(TraceStore):
             body["order_by"] = list(order_by)
         if page_token:
             body["page_token"] = page_token
-        result = self._json("POST", f"{_V3}/traces/search", body)
+        result = self._api.call("POST", "traces/search", body=body)
         return Page(
             [trace_info_from_dict(t) for t in result.get("traces", ())], result.get("next_page_token") or None
         )
@@ -206,20 +163,19 @@ class RestTraceStore(TraceStore):
     # -- assessments -------------------------------------------------------------------------
 
     def _assessment_path(self, trace_id: str, assessment_id: str | None = None) -> str:
-        path = f"{_V3}/traces/{quote(trace_id, safe='')}/assessments"
+        path = f"{_trace_path(trace_id)}/assessments"
         return path if assessment_id is None else f"{path}/{quote(assessment_id, safe='')}"
 
     def create_assessment(self, assessment: Assessment) -> Assessment:
         """CreateAssessment."""
-        body = self._json(
-            "POST", self._assessment_path(assessment.trace_id), {"assessment": assessment_to_dict(assessment)}
-        )
+        request = {"assessment": assessment_to_dict(assessment)}
+        body = self._api.call("POST", self._assessment_path(assessment.trace_id), body=request)
         return assessment_from_dict(body["assessment"])
 
     def get_assessment(self, trace_id: str, assessment_id: str) -> Assessment:
         """GetAssessment."""
         return assessment_from_dict(
-            self._json("GET", self._assessment_path(trace_id, assessment_id))["assessment"]
+            self._api.call("GET", self._assessment_path(trace_id, assessment_id))["assessment"]
         )
 
     def update_assessment(self, trace_id: str, assessment_id: str, changes: Mapping[str, Any]) -> Assessment:
@@ -238,17 +194,17 @@ class RestTraceStore(TraceStore):
         if "metadata" in changes:
             assessment["metadata"] = dict(changes["metadata"] or {})
             mask.append("metadata")
-        body = self._json(
+        body = self._api.call(
             "PATCH",
             self._assessment_path(trace_id, assessment_id),
-            {"assessment": assessment, "update_mask": ",".join(mask)},
+            body={"assessment": assessment, "update_mask": ",".join(mask)},
         )
         return assessment_from_dict(body["assessment"])
 
     def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
         """DeleteAssessment."""
-        self._json("DELETE", self._assessment_path(trace_id, assessment_id), {})
+        self._api.call("DELETE", self._assessment_path(trace_id, assessment_id), body={})
 
     def close(self) -> None:
         """Close the HTTP session."""
-        self._session.close()
+        self._api.close()

@@ -1,9 +1,9 @@
 """``RestTrackingStore``: the tracking store contract spoken over MLflow's REST protocol.
 
-Works against an mltrail server or an MLflow server. Requests and responses go through
-:mod:`mltrail.tracking.wire`; error bodies are mapped back with
-:func:`mltrail.errors.error_from_code`, so callers catch the same error classes as with the SQL
-store (``except NotFoundError`` works either way). Transport failures raise ``BackendError``.
+Works against an mltrail server or an MLflow server. Bodies are built and read through
+:mod:`mltrail.tracking.wire` and sent with :class:`mltrail._http.JsonApi`, which maps error bodies
+back to the same error classes as the SQL store raises (``except NotFoundError`` works either
+way). Transport failures raise ``BackendError``.
 """
 
 from __future__ import annotations
@@ -12,19 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
-from mltrail._http import create_session
+from mltrail._http import JsonApi, QueryParams, query
 from mltrail.config import Settings
-from mltrail.errors import (
-    BackendError,
-    BadRequestError,
-    EndpointNotFoundError,
-    InvalidArgumentError,
-    MltrailError,
-    NotImplementedFeatureError,
-    error_from_code,
-)
+from mltrail.errors import EndpointNotFoundError, InvalidArgumentError, NotImplementedFeatureError
 from mltrail.tracking.entities import (
     DatasetInput,
     DatasetSummary,
@@ -51,10 +41,8 @@ from mltrail.tracking.wire import (
     JsonDict,
     dataset_input_to_dict,
     dataset_summary_from_dict,
-    dumps,
     experiment_from_dict,
     key_values,
-    loads,
     logged_model_from_dict,
     metric_from_dict,
     metric_to_dict,
@@ -71,53 +59,6 @@ _AJAX = "/ajax-api/2.0/mlflow"
 _MLTRAIL = "/api/2.0/mltrail"
 _DATASET_SEARCH_CHUNK = 20
 _MODEL_PARAMS_PER_REQUEST = 100
-_STATUS_CODES = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "ENDPOINT_NOT_FOUND",
-    409: "RESOURCE_CONFLICT",
-    429: "REQUEST_LIMIT_EXCEEDED",
-    501: "NOT_IMPLEMENTED",
-    503: "TEMPORARILY_UNAVAILABLE",
-}
-QueryParams = list[tuple[str, str]]
-
-
-def _query_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _query(**fields: Any) -> QueryParams:
-    """Query parameters; None values are dropped and sequences repeat the parameter."""
-    params: QueryParams = []
-    for name, value in fields.items():
-        if value is None:
-            continue
-        if isinstance(value, list | tuple):
-            params.extend((name, _query_value(v)) for v in value)
-        else:
-            params.append((name, _query_value(value)))
-    return params
-
-
-def _error_for(response: requests.Response) -> MltrailError:
-    """The mltrail error for a non-200 response (JSON error body, else by status)."""
-    try:
-        body = loads(response.content)
-    except MltrailError:
-        body = None
-    if isinstance(body, Mapping) and "error_code" in body:
-        return error_from_code(str(body["error_code"]), str(body.get("message", "")), body.get("details"))
-    text = response.text[:200]
-    if response.status_code == 404:
-        return EndpointNotFoundError(f"Endpoint not found: {response.request.method} {response.url}")
-    if response.status_code == 400:
-        return BadRequestError(f"Bad request: {text}")
-    code = _STATUS_CODES.get(response.status_code, "INTERNAL_ERROR")
-    return error_from_code(code, f"HTTP {response.status_code} from {response.url}: {text}")
 
 
 class RestTrackingStore(TrackingStore):
@@ -129,44 +70,16 @@ class RestTrackingStore(TrackingStore):
     """
 
     def __init__(self, tracking_uri: str, settings: Settings) -> None:
-        self.tracking_uri = tracking_uri.rstrip("/")
-        self._session = create_session(settings)
+        self._api = JsonApi(tracking_uri, settings, prefix=_API)
+        self.tracking_uri = self._api.base_url
 
     # -- transport ---------------------------------------------------------------------------
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Mapping[str, Any] | None = None,
-        params: QueryParams | None = None,
-        prefix: str = _API,
-    ) -> JsonDict:
-        url = f"{self.tracking_uri}{prefix}/{path}"
-        data = None
-        headers = None
-        if body is not None:
-            data = dumps(body)
-            headers = {"Content-Type": "application/json"}
-        try:
-            response = self._session.request(method, url, params=params, data=data, headers=headers)
-        except requests.RequestException as exc:
-            raise BackendError(f"Cannot reach the tracking server at {self.tracking_uri}: {exc}") from exc
-        if response.status_code != 200:
-            raise _error_for(response)
-        if not response.content.strip():
-            return {}
-        result = loads(response.content)
-        if not isinstance(result, dict):
-            raise BackendError(f"Unexpected response from {url}: not a JSON object")
-        return result
-
     def _post(self, path: str, body: Mapping[str, Any], prefix: str = _API) -> JsonDict:
-        return self._call("POST", path, body=body, prefix=prefix)
+        return self._api.call("POST", path, body=body, prefix=prefix)
 
     def _get(self, path: str, params: QueryParams) -> JsonDict:
-        return self._call("GET", path, params=params)
+        return self._api.call("GET", path, params=params)
 
     # -- experiments -------------------------------------------------------------------------
 
@@ -186,12 +99,12 @@ class RestTrackingStore(TrackingStore):
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         """Return an experiment (``experiments/get``)."""
-        body = self._get("experiments/get", _query(experiment_id=experiment_id))
+        body = self._get("experiments/get", query(experiment_id=experiment_id))
         return experiment_from_dict(body["experiment"])
 
     def get_experiment_by_name(self, name: str) -> Experiment:
         """Return the experiment with that name (``experiments/get-by-name``)."""
-        body = self._get("experiments/get-by-name", _query(experiment_name=name))
+        body = self._get("experiments/get-by-name", query(experiment_name=name))
         return experiment_from_dict(body["experiment"])
 
     def search_experiments(
@@ -260,7 +173,7 @@ class RestTrackingStore(TrackingStore):
 
     def get_run(self, run_id: str) -> Run:
         """Return a run (``runs/get``)."""
-        return run_from_dict(self._get("runs/get", _query(run_id=run_id))["run"])
+        return run_from_dict(self._get("runs/get", query(run_id=run_id))["run"])
 
     def update_run_info(
         self,
@@ -325,7 +238,7 @@ class RestTrackingStore(TrackingStore):
         """A metric's history (``metrics/get-history``), one page."""
         result = self._get(
             "metrics/get-history",
-            _query(
+            query(
                 run_id=run_id, run_uuid=run_id, metric_key=key, max_results=max_results, page_token=page_token
             ),
         )
@@ -343,7 +256,7 @@ class RestTrackingStore(TrackingStore):
         """Sampled histories of several runs (``metrics/get-history-bulk-interval``)."""
         result = self._get(
             "metrics/get-history-bulk-interval",
-            _query(
+            query(
                 run_ids=list(run_ids),
                 metric_key=key,
                 start_step=start_step,
@@ -443,8 +356,8 @@ class RestTrackingStore(TrackingStore):
 
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
         """Return a logged model (``GET logged-models/{id}``)."""
-        params = _query(allow_deleted=True) if allow_deleted else None
-        body = self._call("GET", self._model_path(model_id), params=params)
+        params = query(allow_deleted=True) if allow_deleted else None
+        body = self._api.call("GET", self._model_path(model_id), params=params)
         return logged_model_from_dict(body["model"])
 
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
@@ -454,21 +367,21 @@ class RestTrackingStore(TrackingStore):
         except ValueError as exc:
             raise InvalidArgumentError(str(exc)) from exc
         body = {"model_id": model_id, "status": wire_status}
-        return logged_model_from_dict(self._call("PATCH", self._model_path(model_id), body=body)["model"])
+        return logged_model_from_dict(self._api.call("PATCH", self._model_path(model_id), body=body)["model"])
 
     def delete_logged_model(self, model_id: str) -> None:
         """Soft-delete a logged model (``DELETE logged-models/{id}``)."""
-        self._call("DELETE", self._model_path(model_id), body={"model_id": model_id})
+        self._api.call("DELETE", self._model_path(model_id), body={"model_id": model_id})
 
     def set_logged_model_tags(self, model_id: str, tags: Sequence[LoggedModelTag]) -> None:
         """Upsert tags of a model (``PATCH logged-models/{id}/tags``)."""
         body = {"model_id": model_id, "tags": key_values(tags)}
-        self._call("PATCH", self._model_path(model_id, "tags"), body=body)
+        self._api.call("PATCH", self._model_path(model_id, "tags"), body=body)
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         """Delete a tag of a model (``DELETE logged-models/{id}/tags/{key}``)."""
         body = {"model_id": model_id, "tag_key": key}
-        self._call("DELETE", self._model_path(model_id, "tags", key), body=body)
+        self._api.call("DELETE", self._model_path(model_id, "tags", key), body=body)
 
     def log_logged_model_params(self, model_id: str, params: Sequence[LoggedModelParameter]) -> None:
         """Add params to a model (``POST logged-models/{id}/params``), 100 per request."""
@@ -510,7 +423,7 @@ class RestTrackingStore(TrackingStore):
     def _extension(self, method: str, path: str, **kwargs: Any) -> JsonDict:
         """Call one of mltrail's own RPCs; an MLflow server does not have them."""
         try:
-            return self._call(method, path, prefix=_MLTRAIL, **kwargs)
+            return self._api.call(method, path, prefix=_MLTRAIL, **kwargs)
         except EndpointNotFoundError as exc:
             raise NotImplementedFeatureError(
                 f"The server at {self.tracking_uri} does not offer {path!r} (not an mltrail server?); "
@@ -523,7 +436,7 @@ class RestTrackingStore(TrackingStore):
         Raises:
             NotImplementedFeatureError: the server is not an mltrail server.
         """
-        result = self._extension("GET", "runs/deleted", params=_query(older_than_ms=older_than_ms))
+        result = self._extension("GET", "runs/deleted", params=query(older_than_ms=older_than_ms))
         return [str(run_id) for run_id in result.get("run_ids", ())]
 
     def purge_run(self, run_id: str) -> None:
@@ -536,4 +449,4 @@ class RestTrackingStore(TrackingStore):
 
     def close(self) -> None:
         """Close the HTTP session."""
-        self._session.close()
+        self._api.close()

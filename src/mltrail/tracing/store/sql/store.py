@@ -29,9 +29,9 @@ from mltrail.tracing.store.sql import assessments as assessment_rows
 from mltrail.tracing.store.sql.codec import NAME_COLUMN_LENGTH, encode_content
 from mltrail.tracing.store.sql.ingest import ExistingTrace, TraceSummary, prepare_spans, summarize, truncate
 from mltrail.tracing.store.sql.loading import chunks, load_infos, load_spans
+from mltrail.tracing.store.sql.paging import after_clause, decode_token, encode_token, keyset_ascending
 from mltrail.tracing.store.sql.search import compile_clause, compile_order_by, needs_regexp
 from mltrail.tracking.entities import Page
-from mltrail.tracking.search import decode_page_token, encode_page_token
 from mltrail.tracking.store.sql.dialect import execute_rows, insert_ignore, upsert
 from mltrail.tracking.store.sql.errors import translate_errors
 
@@ -522,18 +522,19 @@ class SqlTraceStore(TraceStore):
         """Search trace infos (filters, ordering and paging run in SQL)."""
         check_max_results(max_results)
         clauses = parse_trace_filter(filter_string)
-        order = compile_order_by(parse_trace_order_by(order_by))
-        offset = decode_page_token(page_token)
+        order_keys = parse_trace_order_by(order_by)
+        order = compile_order_by(order_keys)
+        offset, cursor = decode_token(page_token)
+        ascending = keyset_ascending(order_keys)
         keys = [_experiment_key(e) for e in experiment_ids]
         if not keys:
             return Page([])
-        query = (
-            sa.select(*trace_info.c)
-            .where(trace_info.c.experiment_id.in_(keys), *(compile_clause(c) for c in clauses))
-            .order_by(*order)
-            .limit(max_results + 1)
-            .offset(offset)
-        )
+        conditions = [trace_info.c.experiment_id.in_(keys), *(compile_clause(c) for c in clauses)]
+        if ascending is not None and cursor is not None:
+            conditions.append(after_clause(cursor, ascending))
+        query = sa.select(*trace_info.c).where(*conditions).order_by(*order).limit(max_results + 1)
+        if ascending is None or cursor is None:
+            query = query.offset(offset)
         with self._db.read() as conn:
             if self._dialect == "sqlite" and needs_regexp(clauses):
                 raw = conn.connection.dbapi_connection
@@ -543,5 +544,10 @@ class SqlTraceStore(TraceStore):
             page_rows = {row.trace_id: row for row in found[:max_results]}
             page_ids = list(page_rows)
             infos = load_infos(conn, page_ids, page_rows)
-        token = encode_page_token(offset + max_results) if len(found) > max_results else None
+        token = None
+        if len(found) > max_results:
+            last = found[max_results - 1]
+            token = encode_token(
+                offset + max_results, None if ascending is None else (int(last.request_time), last.trace_id)
+            )
         return Page([infos[t] for t in page_ids if t in infos], token)

@@ -1,0 +1,1 @@
+"""Deployment recipes for served models: Dockerfiles and Kubernetes manifests, written as text."""
