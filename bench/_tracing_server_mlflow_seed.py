@@ -39,6 +39,11 @@ _TAG_KEYS = ("team", "env", "app_version")
 _GENERATED = ("duration_ns",)  # computed by the database from the start and end times
 
 
+_Rows = list[dict[str, Any]]
+_Template = tuple[str, dict[str, Any], _Rows, _Rows, _Rows]
+"""A template trace: its id, trace info row, tag rows, metadata rows and span rows."""
+
+
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
@@ -66,9 +71,8 @@ def _rows(
 class _Cloner:
     """Turns the rows of a template trace into the rows of trace ``i``."""
 
-    def __init__(self, label: str, tables: dict[str, sa.Table], templates: dict[str, Any]) -> None:
+    def __init__(self, label: str, templates: dict[int, _Template]) -> None:
         self.label = label
-        self.tables = tables
         self.templates = templates
 
     def rows(self, index: int) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -137,7 +141,7 @@ class _Cloner:
 def seed(uri: str, experiment_id: str, label: str, traces: int, artifact_root: str) -> dict[str, Any]:
     """Write ``traces`` traces of set ``label`` into ``experiment_id``; returns counts and timings."""
     started = time.perf_counter()
-    store = SqlAlchemyStore(uri, artifact_root)
+    store = SqlAlchemyStore(uri, artifact_root)  # type: ignore[no-untyped-call]
     for payload in batches(label, min(TEMPLATES, traces), TEMPLATES):
         store.log_spans(experiment_id, _spans(payload))
     logged = time.perf_counter() - started
@@ -155,7 +159,7 @@ def seed(uri: str, experiment_id: str, label: str, traces: int, artifact_root: s
         metadata = _rows(conn, tables["trace_request_metadata"], "request_id", ids)
         spans = _rows(conn, tables["spans"], "trace_id", ids)
     templates = {i: (tid, infos[tid], tags[tid], metadata[tid], spans[tid]) for i, tid in enumerate(ids)}
-    cloner = _Cloner(label, tables, templates)
+    cloner = _Cloner(label, templates)
     written = {name: 0 for name in names}
     for first in range(TEMPLATES, traces, _CHUNK):
         batch: dict[str, list[dict[str, Any]]] = {name: [] for name in names}

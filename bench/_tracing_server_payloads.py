@@ -1,4 +1,4 @@
-"""OTLP payloads of ``bench/tracing_server.py``: the same ``ExportTraceServiceRequest`` bytes for both servers.
+"""OTLP payloads of ``bench/tracing_server.py``: the same ``ExportTraceServiceRequest`` bytes for both.
 
 Needs only the standard library and ``opentelemetry-proto``, so that both the mltrail venv and the
 MLflow venv (``bench/.venv-mlflow``) import it and build byte-identical batches from the same
@@ -24,10 +24,10 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 __all__ = [
     "BASE_TIME_NS",
-    "TRACE_STEP_NS",
     "SEARCH_FILTER",
     "SPANS_PER_TRACE",
     "TEAMS",
+    "TRACE_STEP_NS",
     "batches",
     "expected_matches",
     "otel_trace_id",
@@ -66,7 +66,7 @@ def span_ids(label: str, index: int) -> list[bytes]:
 
 
 def root_values(index: int) -> dict[str, str]:
-    """The trace tags (``team``, ``env``, ``app_version``), ``session.id`` and ``user.id`` of trace ``index``."""
+    """Trace ``index``'s tags (``team``, ``env``, ``app_version``), ``session.id`` and ``user.id``."""
     return {
         "team": TEAMS[index % len(TEAMS)],
         "env": "prod" if index % 3 else "staging",

@@ -43,6 +43,9 @@ def run_side(tool: str, python: Path, mode: str, fits: int, root: Path) -> dict[
     if tool == "mltrail":
         env["PYTHONPATH"] = str(REPO_DIR / "src")
     env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    # One BLAS thread on both sides: on a shared machine spinning BLAS threads swamp a small fit.
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = "1"
     proc = subprocess.run(
         [str(python), str(BENCH_DIR / "_autolog_worker.py"), tool, mode, str(fits), str(workdir)],
         cwd=workdir,

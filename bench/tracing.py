@@ -10,6 +10,8 @@ flushed and the stored traces are counted. Goals:
 
 Options: ``--calls N`` (default 10,000), ``--quick`` (2,000 calls), ``--skip-mlflow``,
 ``--json FILE`` (raw results). Exits with status 1 when a goal is missed.
+
+The tracing server (OTLP ingest and trace search over HTTP) is benchmarked by ``bench/tracing_server.py``.
 """
 
 from __future__ import annotations

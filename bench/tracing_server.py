@@ -200,7 +200,8 @@ def search(tools: list[Tool], traces: int) -> dict[str, dict[str, Any]]:
             result = tool.api.search(tool.search_experiment, SEARCH_FILTER, PAGE_SIZE)
             passes[tool.name].append(result)
             _log(
-                f"search round {index + 1}: {tool.name} {len(result.trace_ids):,} traces, {len(result.page_seconds)} pages in {result.seconds:.2f} s"
+                f"search round {index + 1}: {tool.name} {len(result.trace_ids):,} traces, "
+                f"{len(result.page_seconds)} pages in {result.seconds:.2f} s"
             )
     expected = expected_matches(traces)
     reference: list[str] | None = None
@@ -209,7 +210,8 @@ def search(tools: list[Tool], traces: int) -> dict[str, dict[str, Any]]:
         for run in runs:
             if len(run.trace_ids) != expected or len(set(run.trace_ids)) != expected:
                 raise RuntimeError(
-                    f"{name} returned {len(run.trace_ids):,} traces ({len(set(run.trace_ids)):,} distinct), expected {expected:,}"
+                    f"{name} returned {len(run.trace_ids):,} traces "
+                    f"({len(set(run.trace_ids)):,} distinct), expected {expected:,}"
                 )
         ids = sorted(runs[0].trace_ids)
         if reference is not None and ids != reference:
@@ -226,11 +228,18 @@ def search(tools: list[Tool], traces: int) -> dict[str, dict[str, Any]]:
     return summary
 
 
+def _print_log_on_error(server: ServerProcess, error: BaseException | None) -> bool:
+    if error is not None:
+        print(f"--- end of the {server.name} server log ---\n{server.log_tail()}", file=sys.stderr)
+    return False
+
+
 def _start(stack: contextlib.ExitStack, name: str, root: Path, mlflow_python: Path | None) -> Tool:
     _log(f"{name}: starting the server ...")
     server = start_server(stack, name, root / name, mlflow_python)
     api = TraceApi(server.url)
     stack.callback(api.close)
+    stack.push(lambda *exc: _print_log_on_error(server, exc[1]))
     tool = Tool(name, server, api, root / name)
     tool.ingest_experiment = api.create_experiment("bench-otlp-ingest")
     tool.search_experiment = api.create_experiment("bench-trace-search")
@@ -255,7 +264,8 @@ def run(sizes: Sizes, mlflow_python: Path | None) -> dict[str, Any]:
         payloads = list(batches("ingest", sizes.ingest_traces, TRACES_PER_BATCH))
         mlflow_batches = min(sizes.mlflow_ingest_batches, len(payloads))
         _log(
-            f"ingest: {len(payloads)} requests of {TRACES_PER_BATCH * SPANS_PER_TRACE} spans (MLflow: the first {mlflow_batches})"
+            f"ingest: {len(payloads)} requests of {TRACES_PER_BATCH * SPANS_PER_TRACE} spans "
+            f"(MLflow: the first {mlflow_batches})"
         )
         results["ingest"] = ingest(tools, payloads, mlflow_batches)
         for tool in tools:
@@ -350,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Sizes ({mode}): ingest {sizes.ingest_traces * SPANS_PER_TRACE:,} spans in "
         f"{sizes.ingest_traces // TRACES_PER_BATCH} requests (MLflow: the first {mlflow_spans:,} spans); "
-        f"search over {sizes.search_traces:,} traces, best of {SEARCH_ROUNDS} passes of {PAGE_SIZE}-trace pages."
+        f"search over {sizes.search_traces:,} traces, "
+        f"best of {SEARCH_ROUNDS} passes of {PAGE_SIZE}-trace pages."
     )
     print(f"Total time: {time.perf_counter() - started:,.0f} s")
     if args.quick:

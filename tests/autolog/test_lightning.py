@@ -6,14 +6,15 @@ from typing import Any
 
 import pytest
 
-pl = pytest.importorskip("pytorch_lightning", reason="Lightning autologging needs pytorch-lightning")
+pytest.importorskip("pytorch_lightning", reason="Lightning autologging needs pytorch-lightning")
 
-import torch  # noqa: E402
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
 
-import mltrail.pytorch  # noqa: E402
-from mltrail.tracking.client import TrackingClient  # noqa: E402
-from mltrail.tracking.entities import RunStatus  # noqa: E402
+import mltrail.pytorch
+from mltrail.tracking.client import TrackingClient
+from mltrail.tracking.entities import RunStatus
 
 
 class TinyRegressor(pl.LightningModule):
@@ -22,10 +23,12 @@ class TinyRegressor(pl.LightningModule):
     def __init__(self, lr: float = 0.01, hidden: int = 8) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.net = torch.nn.Sequential(torch.nn.Linear(4, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(4, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)  # type: ignore[no-any-return]
+        return self.net(x)
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, y = batch

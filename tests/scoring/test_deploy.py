@@ -142,10 +142,49 @@ def test_cli_build_docker_without_an_engine_says_so(
     assert "docker build -t iris" in result.output
 
 
-@pytest.mark.skipif(shutil.which("docker") is None, reason="no docker engine on this machine")
-def test_cli_build_docker_with_an_engine(model_dirs: dict[str, Path]) -> None:  # pragma: no cover
-    result = CliRunner().invoke(main, ["models", "build-docker", "-m", str(model_dirs["sklearn"]), "-n", "t"])
+def test_cli_build_docker_with_a_client_but_no_running_engine(
+    model_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "docker"
+    fake.write_text(
+        "#!/bin/sh\necho 'Cannot connect to the Docker daemon. Is the docker daemon running?' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    result = CliRunner().invoke(
+        main, ["models", "build-docker", "-m", str(model_dirs["sklearn"]), "-n", "iris"]
+    )
+    assert result.exit_code == 1
+    assert "'docker' is installed but its engine does not answer" in result.output
+    assert "Is the docker daemon running?" in result.output
+
+
+def test_cli_build_docker_runs_the_engine_on_the_context(
+    model_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "calls.txt"
+    # A stand-in engine: answers `info`, and for `build` records its arguments and the Dockerfile.
+    fake = bin_dir / "docker"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {record}\n'
+        'if [ "$1" = build ]; then cat "$4/Dockerfile" >> ' + str(record) + "; fi\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    result = CliRunner().invoke(
+        main, ["models", "build-docker", "-m", str(model_dirs["sklearn"]), "-n", "iris:2"]
+    )
     assert result.exit_code == 0, result.output
+    calls = record.read_text().splitlines()
+    assert calls[0] == "info"
+    assert calls[1].startswith("build -t iris:2 ")
+    assert "ENTRYPOINT" in record.read_text()
+    assert "Built image iris:2" in result.output
 
 
 # -- Kubernetes ---------------------------------------------------------------------------------

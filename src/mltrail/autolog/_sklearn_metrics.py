@@ -94,8 +94,16 @@ def training_metrics(
     if kind == "classifier":
         m = metrics_api
         _try(metrics, "accuracy_score", m.accuracy_score, y, preds.y_pred, **sw)
-        for name in ("precision_score", "recall_score", "f1_score"):
-            _try(metrics, name, getattr(m, name), y, preds.y_pred, average="weighted", **sw)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                # One call for all three: each separate function recomputes the confusion matrix.
+                scores = m.precision_recall_fscore_support(y, preds.y_pred, average="weighted", **sw)[:3]
+            for name, value in zip(("precision_score", "recall_score", "f1_score"), scores, strict=True):
+                if value is not None and math.isfinite(float(value)):
+                    metrics[PREFIX + name] = float(value)
+        except Exception:  # e.g. continuous labels: these metrics do not apply
+            pass
         if hasattr(estimator, "predict_proba"):
             try:
                 preds.y_proba = estimator.predict_proba(x)

@@ -185,11 +185,27 @@ def generate_dockerfile(
     click.echo(f"Wrote {dockerfile} (build it with: docker build -t <image> {dockerfile.parent})")
 
 
-def _container_engine() -> str | None:
+def _container_engine() -> tuple[str | None, str]:
+    """The first container engine whose daemon answers, else ``None`` and why none does."""
+    problems = []
     for engine in ("docker", "podman"):
-        if path := shutil.which(engine):
-            return path
-    return None
+        path = shutil.which(engine)
+        if path is None:
+            continue
+        try:
+            probe = subprocess.run([path, "info"], capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            problems.append(f"'{engine} info' failed: {exc}")
+            continue
+        if probe.returncode == 0:
+            return path, ""
+        detail = (probe.stderr or probe.stdout).strip().splitlines()
+        problems.append(
+            f"'{engine}' is installed but its engine does not answer ({detail[-1] if detail else ''})"
+        )
+    if not problems:
+        return None, "No container engine was found: neither 'docker' nor 'podman' is on PATH"
+    return None, "No container engine is running: " + "; ".join(problems)
 
 
 @click.command("build-docker")
@@ -210,12 +226,11 @@ def build_docker(
         mltrail_requirement=mltrail_requirement,
         serve_args=_serve_args(allow_pickle),
     )
-    engine = _container_engine()
+    engine, problem = _container_engine()
     if engine is None:
         raise click.ClickException(
-            "No container engine was found: neither 'docker' nor 'podman' is on PATH, so the image "
-            f"was not built. The build context is ready in {context}; build it elsewhere with: "
-            f"docker build -t {name} {context}"
+            f"{problem}, so the image was not built. The build context is ready in {context}; "
+            f"build it where an engine runs with: docker build -t {name} {context}"
         )
     click.echo(f"Building {name} with {engine} from {context} ...")
     result = subprocess.run([engine, "build", "-t", name, str(context)], check=False)

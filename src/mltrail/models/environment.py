@@ -8,13 +8,14 @@ line is always ``mltrail==<version>``.
 
 from __future__ import annotations
 
+import functools
 import json
 import pickletools
 import platform
 import re
 import sys
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,14 @@ def pinned_requirement(distribution: str) -> str:
         return distribution
 
 
+@functools.lru_cache(maxsize=1)
+def _packages_distributions() -> Mapping[str, list[str]]:
+    # Scanning every installed distribution's file list takes 0.3-2 s; once per process is enough.
+    return metadata.packages_distributions()
+
+
 def _modules_to_distributions(modules: Iterable[str]) -> set[str]:
-    mapping = metadata.packages_distributions()
+    mapping = _packages_distributions()
     stdlib = sys.stdlib_module_names
     found: set[str] = set()
     for module in modules:

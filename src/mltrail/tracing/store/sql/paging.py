@@ -58,7 +58,7 @@ def decode_token(token: str | None) -> tuple[int, Cursor | None]:
         return offset, None
     try:
         after = json.loads(base64.b64decode(token.encode(), validate=True)).get("after")
-    except (binascii.Error, ValueError, UnicodeError) as exc:  # pragma: no cover - decode_page_token checked it
+    except (binascii.Error, ValueError, UnicodeError) as exc:  # pragma: no cover - checked above
         raise InvalidArgumentError(f"Invalid page token: '{token}'") from exc
     if after is None:
         return offset, None
@@ -78,7 +78,5 @@ def after_clause(cursor: Cursor, ascending: bool) -> sa.ColumnElement[bool]:
     time_column, id_column = trace_info.c.request_time, trace_info.c.trace_id
     request_time, trace_id = cursor
     if ascending:
-        return sa.or_(
-            time_column > request_time, sa.and_(time_column == request_time, id_column > trace_id)
-        )
+        return sa.or_(time_column > request_time, sa.and_(time_column == request_time, id_column > trace_id))
     return sa.or_(time_column < request_time, sa.and_(time_column == request_time, id_column < trace_id))
