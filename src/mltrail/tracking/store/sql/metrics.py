@@ -25,8 +25,9 @@ __all__ = ["history", "history_bulk_interval", "insert", "sample_steps"]
 
 _M = schema.metrics
 
+# The key is the caller's; selecting only the varying columns keeps row decoding cheap.
 _Q_HISTORY = (
-    sa.select(_M.c.key, _M.c.value, _M.c.timestamp, _M.c.step, _M.c.is_nan)
+    sa.select(_M.c.value, _M.c.timestamp, _M.c.step, _M.c.is_nan)
     .where(_M.c.run_key == sa.bindparam("run_key"), _M.c.key == sa.bindparam("key"))
     .order_by(_M.c.timestamp, _M.c.step, _M.c.value)
 )
@@ -62,8 +63,10 @@ def insert(conn: Connection, dialect: str, run_key: int, run_id: str, metrics: S
     )
 
 
-def _to_metric(r: Any) -> Metric:
-    return Metric(r.key, math.nan if r.is_nan else r.value, r.timestamp, r.step)
+def _to_metrics(key: str, rows: Any) -> list[Metric]:
+    # Positional unpacking of rows is several times faster than attribute access on long histories.
+    nan = math.nan
+    return [Metric(key, nan if is_nan else value, ts, step) for value, ts, step, is_nan in rows]
 
 
 def history(
@@ -73,14 +76,14 @@ def history(
     if max_results is None:
         if page_token:
             decode_page_token(page_token)
-        return [_to_metric(r) for r in conn.execute(_Q_HISTORY, {"run_key": run_key, "key": key})], None
+        return _to_metrics(key, conn.execute(_Q_HISTORY, {"run_key": run_key, "key": key})), None
     if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
         raise InvalidArgumentError(
             f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer"
         )
     offset = decode_page_token(page_token)
     args = {"run_key": run_key, "key": key, "limit": max_results + 1, "offset": offset}
-    points = [_to_metric(r) for r in conn.execute(_Q_HISTORY_PAGE, args)]
+    points = _to_metrics(key, conn.execute(_Q_HISTORY_PAGE, args))
     token = encode_page_token(offset + max_results) if len(points) > max_results else None
     return points[:max_results], token
 
