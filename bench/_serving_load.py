@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-__all__ = ["LoadResult", "run_load"]
+__all__ = ["LoadResult", "merge_results", "run_load"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class LoadResult:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    latencies: list[float] = field(default_factory=list, repr=False)
 
     @property
     def rps(self) -> float:
@@ -104,6 +106,10 @@ async def _run(
     errors = await asyncio.gather(
         *(_client(host, port, payload, until, record_from, latencies) for _ in range(clients))
     )
+    return _result(latencies, sum(errors), duration, rows)
+
+
+def _result(latencies: list[float], errors: int, seconds: float, rows: int) -> LoadResult:
     ordered = sorted(latencies)
 
     def pct(q: float) -> float:
@@ -111,12 +117,24 @@ async def _run(
 
     return LoadResult(
         requests=len(ordered),
-        errors=sum(errors),
-        seconds=duration,
+        errors=errors,
+        seconds=seconds,
         rows_per_request=rows,
         p50_ms=statistics.median(ordered) * 1000 if ordered else float("nan"),
         p95_ms=pct(0.95),
         p99_ms=pct(0.99),
+        latencies=ordered,
+    )
+
+
+def merge_results(results: Sequence[LoadResult]) -> LoadResult:
+    """One result for several measured rounds of the same load (counts and latencies pooled)."""
+    latencies = [x for r in results for x in r.latencies]
+    return _result(
+        latencies,
+        sum(r.errors for r in results),
+        sum(r.seconds for r in results),
+        results[0].rows_per_request,
     )
 
 

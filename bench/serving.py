@@ -1,14 +1,16 @@
 """Scoring-server benchmark: ``mltrail models serve`` against ``mlflow models serve``.
 
 One scikit-learn model (logistic regression on iris, saved once by MLflow 3.17.2 in its own venv,
-``bench/.venv-mlflow``) is served by each server in turn with its default settings, and each gets
+``bench/.venv-mlflow``) is served by each server with its default settings, and each gets
 the same closed-loop load: 8 concurrent keep-alive clients posting 1-row ``dataframe_split``
-requests, then 8 clients posting 1,000-row requests. mltrail is measured twice: with its defaults
+requests, then 8 clients posting 1,000-row requests. All servers are started first; each load is
+then measured in ``--rounds`` alternating rounds (server A, B, C, A, B, C, ...) whose figures are
+pooled, so that background load on a shared machine falls on every server alike. Only the server
+being measured gets traffic at any moment. mltrail is measured twice: with its defaults
 (micro-batching on, as for every scikit-learn model, whose estimators score rows independently)
-and with ``--batching off`` (one predict call per request, as MLflow does). Only one server runs
-at a time.
+and with ``--batching off`` (one predict call per request, as MLflow does).
 
-    .venv/bin/python bench/serving.py [--duration 15] [--warmup 3] [--json out.json]
+    .venv/bin/python bench/serving.py [--duration 15] [--rounds 5] [--warmup 2] [--json out.json]
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import numpy as np
 import orjson
 import requests
 from _mlflow_env import MLFLOW_VERSION, ensure_mlflow_env
-from _serving_load import LoadResult, run_load
+from _serving_load import LoadResult, merge_results, run_load
 
 _HERE = Path(__file__).resolve().parent
 _MLTRAIL = _HERE.parent / ".venv" / "bin" / "mltrail"
@@ -109,49 +111,52 @@ def _check(port: int, body: bytes, rows: int) -> None:
         raise RuntimeError(f"expected {rows} predictions, got {len(predictions)}")
 
 
-def _measure(
-    label: str, argv: list[str], port: int, env: dict[str, str] | None, args: argparse.Namespace
-) -> dict[str, LoadResult]:
+def _print(name: str, result: LoadResult) -> None:
+    print(
+        f"   {name:>9}: {result.rps:8.1f} req/s {result.rows_per_second:11.0f} rows/s "
+        f"p50 {result.p50_ms:7.2f} ms p95 {result.p95_ms:7.2f} ms p99 {result.p99_ms:7.2f} ms "
+        f"errors {result.errors}",
+        flush=True,
+    )
+
+
+def _measure(servers: dict[str, int], args: argparse.Namespace) -> dict[str, dict[str, LoadResult]]:
     one, many, _ = _payloads()
-    print(f"-- {label}: {' '.join(argv)}", flush=True)
-    with _server(argv, port, env):
+    loads = {"1-row": (one, 1), f"{_BIG_ROWS}-row": (many, _BIG_ROWS)}
+    for port in servers.values():
         _check(port, one, 1)
         _check(port, many, _BIG_ROWS)
-        results = {
-            "1-row": run_load(
-                "127.0.0.1",
-                port,
-                one,
-                clients=_CLIENTS,
-                warmup=args.warmup,
-                duration=args.duration,
-                rows=1,
-            ),
-            f"{_BIG_ROWS}-row": run_load(
-                "127.0.0.1",
-                port,
-                many,
-                clients=_CLIENTS,
-                warmup=args.warmup,
-                duration=args.duration,
-                rows=_BIG_ROWS,
-            ),
-        }
-    for name, result in results.items():
-        print(
-            f"   {name:>9}: {result.rps:8.1f} req/s {result.rows_per_second:11.0f} rows/s "
-            f"p50 {result.p50_ms:7.2f} ms p95 {result.p95_ms:7.2f} ms p99 {result.p99_ms:7.2f} ms "
-            f"errors {result.errors}",
-            flush=True,
-        )
+    rounds: dict[str, dict[str, list[LoadResult]]] = {name: {load: [] for load in loads} for name in servers}
+    for load, (body, rows) in loads.items():
+        for _ in range(args.rounds):
+            for name, port in servers.items():
+                rounds[name][load].append(
+                    run_load(
+                        "127.0.0.1",
+                        port,
+                        body,
+                        clients=_CLIENTS,
+                        warmup=args.warmup,
+                        duration=args.duration / args.rounds,
+                        rows=rows,
+                    )
+                )
+    results = {name: {load: merge_results(r) for load, r in per.items()} for name, per in rounds.items()}
+    for name, per in results.items():
+        print(f"-- {name}")
+        for load, result in per.items():
+            _print(load, result)
     return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the figures (and write JSON with ``--json``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--duration", type=float, default=15.0, help="Seconds measured per load.")
-    parser.add_argument("--warmup", type=float, default=3.0, help="Seconds of load before measuring.")
+    parser.add_argument("--duration", type=float, default=15.0, help="Seconds measured per server and load.")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="Alternating rounds the duration is split into."
+    )
+    parser.add_argument("--warmup", type=float, default=2.0, help="Seconds of load before each round.")
     parser.add_argument("--json", type=Path, default=None, help="Also write the figures here.")
     args = parser.parse_args(argv)
 
@@ -160,26 +165,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_dir = work / "model"
     subprocess.run([str(mlflow_python), "-c", _SAVE_MODEL, str(model_dir)], check=True)
     mlflow_bin = str(Path(mlflow_python).parent / "mlflow")
-    runs: dict[str, dict[str, LoadResult]] = {}
 
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLTRAIL_"))}
     # MLflow starts its server as a `uvicorn` command found on PATH.
     mlflow_env = {**env, "PATH": f"{Path(mlflow_bin).parent}{os.pathsep}{env.get('PATH', '')}"}
-    runs[f"mlflow {MLFLOW_VERSION}"] = _measure(
-        f"mlflow {MLFLOW_VERSION}",
-        [mlflow_bin, "models", "serve", "-m", str(model_dir), "--env-manager", "local", "-p", str(port)],
-        port,
-        mlflow_env,
-        args,
-    )
     base = [str(_MLTRAIL), "models", "serve", "-m", str(model_dir), "--allow-pickle"]
-    port = _free_port()
-    runs["mltrail"] = _measure("mltrail", [*base, "-p", str(port)], port, env, args)
-    port = _free_port()
-    runs["mltrail --batching off"] = _measure(
-        "mltrail --batching off", [*base, "-p", str(port), "--batching", "off"], port, env, args
-    )
+    mlflow_serve = [mlflow_bin, "models", "serve", "-m", str(model_dir), "--env-manager", "local"]
+    commands = {
+        f"mlflow {MLFLOW_VERSION}": (mlflow_serve, mlflow_env),
+        "mltrail": (base, env),
+        "mltrail --batching off": ([*base, "--batching", "off"], env),
+    }
+    ports = {name: _free_port() for name in commands}
+    with contextlib.ExitStack() as stack:
+        for name, (command, command_env) in commands.items():
+            argv = [*command, "-p", str(ports[name])]
+            print(f"-- starting {name}: {' '.join(argv)}", flush=True)
+            stack.enter_context(_server(argv, ports[name], command_env))
+        runs = _measure(ports, args)
 
     reference = runs[f"mlflow {MLFLOW_VERSION}"]
     print("\nRatios against MLflow (req/s x, p50 fraction, rows/s x):")
@@ -196,7 +199,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json is not None:
         out = {
             name: {
-                load: {**r.__dict__, "rps": r.rps, "rows_per_second": r.rows_per_second}
+                load: {
+                    **{k: v for k, v in r.__dict__.items() if k != "latencies"},
+                    "rps": r.rps,
+                    "rows_per_second": r.rows_per_second,
+                }
                 for load, r in results.items()
             }
             for name, results in runs.items()

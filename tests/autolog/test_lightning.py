@@ -109,3 +109,19 @@ def test_disabled_lightning_logs_nothing(store: TrackingClient, tmp_path: Any) -
     train, val = _loaders()
     _trainer(str(tmp_path / "ckpt")).fit(TinyRegressor(), train, val)
     assert store.search_runs(["0"]).items == []
+
+
+class _Exploding(TinyRegressor):
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        raise ArithmeticError("user bug")
+
+
+def test_user_error_propagates_and_fails_the_run(store: TrackingClient, tmp_path: Any) -> None:
+    mltrail.pytorch.autolog()
+    train, val = _loaders()
+    trainer = _trainer(str(tmp_path / "ckpt"))
+    with pytest.raises(ArithmeticError, match="user bug"):
+        trainer.fit(_Exploding(), train, val)
+    (run,) = store.search_runs(["0"]).items
+    assert run.info.status == RunStatus.FAILED
+    assert not any(type(c).__name__ == "MltrailAutologCallback" for c in trainer.callbacks)

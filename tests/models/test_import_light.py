@@ -36,7 +36,13 @@ def test_public_names() -> None:
         "log_model",
         "save_model",
     }
-    assert set(mltrail.sklearn.__all__) == {"SERIALIZATION_FORMATS", "load_model", "log_model", "save_model"}
+    assert set(mltrail.sklearn.__all__) == {
+        "SERIALIZATION_FORMATS",
+        "autolog",
+        "load_model",
+        "log_model",
+        "save_model",
+    }
     for name in mltrail.models.__all__:
         assert getattr(mltrail.models, name) is not None
     assert mltrail.models.PythonModel is mltrail.pyfunc.PythonModel

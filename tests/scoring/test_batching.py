@@ -282,3 +282,25 @@ def test_sklearn_rows_with_mixed_formats_under_batching(batching_sklearn_server:
     assert statuses == [200, 400, 200] * 4
     assert responses[0].json() == responses[2].json()
     assert pd.Series([len(r.json()["predictions"]) for r in responses if r.status_code == 200]).eq(3).all()
+
+
+def test_data_already_in_the_schema_layout_skips_nothing_that_enforcement_checks(
+    model_dirs: dict[str, Path],
+) -> None:
+    predictor = Predictor(mltrail.pyfunc.load_model(model_dirs["sklearn"]))
+    columns = _models.IRIS_COLUMNS
+
+    def score(rows: list[list[object]], names: list[str] = columns) -> tuple[int, dict[str, object]]:
+        body = json.dumps({"dataframe_split": {"columns": names, "data": rows}}).encode()
+        reply = predictor.score(body, "application/json")
+        return reply.status, json.loads(reply.content)
+
+    assert score([[5.1, 3.5, 1.4, 0.2]]) == (200, {"predictions": [0]})
+    # Integers are converted safely by enforcement; the answer is the same.
+    assert score([[5, 3, 1, 0]])[0] == 200
+    # A missing value in a required column is still rejected.
+    status, error = score([[None, 3.5, 1.4, 0.2], [5.1, 3.5, 1.4, 0.2]])
+    assert status == 400 and "missing values" in str(error["message"])
+    # Columns in another order are reordered by enforcement.
+    reordered = [columns[1], columns[0], columns[2], columns[3]]
+    assert score([[3.5, 5.1, 1.4, 0.2]], reordered) == (200, {"predictions": [0]})

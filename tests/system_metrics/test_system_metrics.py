@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -119,3 +121,41 @@ def test_off_by_default_and_switchable_in_code(store: TrackingClient) -> None:
 def test_invalid_interval_is_rejected() -> None:
     with pytest.raises(ValueError):
         sm.set_sampling_interval(0)
+
+
+class _FakeNvml:
+    """Stands in for NVIDIA's ``pynvml`` on machines without a GPU: one device, fixed readings."""
+
+    def __init__(self) -> None:
+        self.shut_down = False
+
+    def nvmlInit(self) -> None:
+        pass
+
+    def nvmlDeviceGetCount(self) -> int:
+        return 1
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> str:
+        return f"gpu{index}"
+
+    def nvmlDeviceGetMemoryInfo(self, handle: str) -> SimpleNamespace:
+        return SimpleNamespace(used=512 * 1024 * 1024, total=2048 * 1024 * 1024)
+
+    def nvmlDeviceGetUtilizationRates(self, handle: str) -> SimpleNamespace:
+        return SimpleNamespace(gpu=37)
+
+    def nvmlShutdown(self) -> None:
+        self.shut_down = True
+
+
+def test_gpu_metrics_when_nvml_is_present(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _FakeNvml()
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    sampler = SystemSampler()
+    values = sampler.sample()
+    sampler.close()
+    assert sampler.gpu_count == 1
+    assert values["system/gpu_0_utilization_percentage"] == 37.0
+    assert values["system/gpu_0_memory_usage_megabytes"] == 512.0
+    assert values["system/gpu_0_memory_usage_percentage"] == 25.0
+    assert fake.shut_down

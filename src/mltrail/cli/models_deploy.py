@@ -142,6 +142,7 @@ def serve(
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _use_tracking_uri(ctx, model_uri)
     model = load_served_model(model_uri, allow_pickle=allow_pickle, model_config=config)
+    click.echo(f"Serving {model.path} on http://{host}:{port} with {workers} worker(s)", err=True)
     run_server(model, settings, allow_pickle=allow_pickle, model_config=config)
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from mltrail.errors import MltrailError
 from mltrail.models.enforcement import enforce_params, enforce_schema
 from mltrail.models.pyfunc import PyFuncModel
+from mltrail.models.schema import ColSpec, DataType, Schema
 from mltrail.scoring.parsing import (
     CONTENT_TYPE_JSON,
     Invocation,
@@ -78,6 +79,24 @@ def model_declares_batchable(model: PyFuncModel) -> bool:
     )
 
 
+_NUMERIC = frozenset({DataType.boolean, DataType.integer, DataType.long, DataType.float, DataType.double})
+
+
+def _conforming_layout(schema: Schema | None) -> tuple[list[str], list[Any]] | None:
+    """Column names and numpy dtypes of a schema of named, required, numeric scalar columns
+    (data already in that layout passes enforcement unchanged); ``None`` for any other schema."""
+    if schema is None or not schema.has_input_names():
+        return None
+    names, dtypes = [], []
+    for spec in schema.inputs:
+        if not isinstance(spec, ColSpec) or not spec.required or spec.type not in _NUMERIC:
+            return None
+        assert spec.name is not None and isinstance(spec.type, DataType)
+        names.append(spec.name)
+        dtypes.append(np.dtype(spec.type.to_numpy_name()))
+    return names, dtypes
+
+
 def _rows(result: Any) -> int | None:
     if isinstance(result, pd.DataFrame | pd.Series | np.ndarray):
         return len(result) if getattr(result, "ndim", 1) >= 1 else None
@@ -109,6 +128,18 @@ class Predictor:
         )
         self._enforce_inputs = self.view.input_schema is not None and not self.view.type_hint_signature
         self._has_signature = signature is not None
+        self._conforming = _conforming_layout(self.view.input_schema) if self._enforce_inputs else None
+
+    def _conforms(self, data: Any) -> bool:
+        """True when ``data`` already is what enforcement would return: a DataFrame with exactly the
+        schema's columns, in order, each of its declared numeric dtype, without missing values."""
+        if self._conforming is None or not isinstance(data, pd.DataFrame):
+            return False
+        names, dtypes = self._conforming
+        if list(data.columns) != names or list(data.dtypes) != dtypes:
+            return False
+        floats = [name for name, dtype in zip(names, dtypes, strict=True) if dtype.kind == "f"]
+        return not floats or not bool(np.isnan(data[floats].to_numpy()).any())
 
     def _enforce(self, invocation: Invocation) -> Invocation:
         if not self._has_signature:
@@ -119,7 +150,7 @@ class Predictor:
                 invocation.data, enforce_params(invocation.params, None), frame=invocation.frame
             )
         data = invocation.data
-        if self._enforce_inputs:
+        if self._enforce_inputs and not self._conforms(data):
             assert self.view.input_schema is not None
             try:
                 data = enforce_schema(data, self.view.input_schema)

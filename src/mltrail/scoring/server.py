@@ -78,7 +78,6 @@ def serve(
     *,
     allow_pickle: bool = False,
     model_config: Mapping[str, Any] | None = None,
-    ready_message: bool = True,
 ) -> None:
     """Serve a loaded model until interrupted.
 
@@ -87,16 +86,7 @@ def serve(
         settings: Address, workers, timeout and batching.
         allow_pickle: Passed to the workers' ``load_model`` (the parent already loaded it).
         model_config: Passed to the workers' ``load_model``.
-        ready_message: Log the address once listening.
     """
-    if ready_message:
-        _logger.warning(
-            "Serving %s on http://%s:%d with %d worker(s)",
-            model.path,
-            settings.host,
-            settings.port,
-            settings.workers,
-        )
     if settings.workers == 1:
         uvicorn.Server(_config(create_app(model, settings), settings)).run()
         return
