@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import mltrail
+import mltrail.system_metrics
 from mltrail.registry import fluent as registry_fluent
 from mltrail.tracking import _fluent_state
 from mltrail.tracking.client import TrackingClient
@@ -29,6 +30,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TrackingC
         mltrail.autolog(disable=True)
         while mltrail.active_run() is not None:
             mltrail.end_run()
+        mltrail.system_metrics._reset()
         registry_fluent._reset()
         _fluent_state._reset()
         client.close()

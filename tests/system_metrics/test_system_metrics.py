@@ -35,6 +35,7 @@ CPU_SIDE = {
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TrackingClient]:
     monkeypatch.setenv("MLTRAIL_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    sm._reset()
     registry_fluent._reset()
     _fluent_state._reset()
     uri = f"sqlite:///{tmp_path / 'mltrail.db'}"
@@ -43,8 +44,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TrackingC
     try:
         yield client
     finally:
-        sm._enabled = None
-        sm.set_sampling_interval(None)
+        sm._reset()
         while mltrail.active_run() is not None:
             mltrail.end_run()
         _fluent_state._reset()

@@ -99,3 +99,15 @@ def active_monitors() -> dict[str, SystemMetricsMonitor]:
     """The running monitors by run id (a copy)."""
     with _lock:
         return dict(_monitors)
+
+
+def _reset() -> None:
+    """Stop every monitor and forget the code overrides (for test fixtures)."""
+    global _enabled, _interval
+    with _lock:
+        monitors = list(_monitors.values())
+        _monitors.clear()
+    for monitor in monitors:
+        monitor.stop()
+    _enabled = None
+    _interval = None
