@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import httpx
 import pytest
 from fastapi.routing import APIRoute
 from starlette.testclient import TestClient
@@ -132,7 +133,7 @@ def test_tracking_rpcs_are_called_directly_and_others_by_fastapi(app_settings: S
 
 def test_direct_routes_answer_as_before(app_settings: ServerSettings) -> None:
     with TestClient(create_app(app_settings)) as client:
-        api = Api(client)
+        api = Api(cast(httpx.Client, client))  # the test client speaks httpx's API
         run_id = api.run_id()
         logged = api.post("runs/log-metric", {"run_id": run_id, "key": "m", "value": 2, "timestamp": 5})
         assert api.ok(logged) == {}
@@ -149,7 +150,7 @@ def test_direct_routes_answer_as_before(app_settings: ServerSettings) -> None:
 def test_routes_still_match_under_a_root_path(app_settings: ServerSettings) -> None:
     with TestClient(create_app(app_settings), root_path="/prefix") as client:
         assert client.get("/prefix/health").text == "OK"
-        api = Api(client, prefix=f"/prefix{API}")
+        api = Api(cast(httpx.Client, client), prefix=f"/prefix{API}")
         assert api.ok(api.get("experiments/search", {"max_results": 5}))["experiments"]
 
 
