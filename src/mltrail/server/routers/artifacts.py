@@ -8,28 +8,29 @@ body into the destination repository chunk by chunk (bounded memory); downloads 
 from __future__ import annotations
 
 import io
-import mimetypes
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Depends
 from fastapi.exceptions import HTTPException
-from starlette.concurrency import iterate_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
-from mltrail._plugins import resolve_artifact_repository
-from mltrail.artifacts.base import ArtifactRepository, FileInfo
-from mltrail.artifacts.paths import canonical_relpath, is_local_uri, join_uri, local_path_from_uri
+from mltrail.artifacts.base import FileInfo
+from mltrail.artifacts.paths import canonical_relpath, join_uri
 from mltrail.errors import (
     InvalidArgumentError,
-    NotFoundError,
     NotImplementedFeatureError,
-    PermissionDeniedError,
+)
+from mltrail.server.artifact_files import (
+    CHUNK_SIZE,
+    direct_repository,
+    download_headers,
+    open_file,
+    stream_chunks,
 )
 from mltrail.server.deps import ContextDep, ServerContext, StoreDep, json_response, request_fields
 from mltrail.server.parsing import Message
@@ -42,7 +43,7 @@ __all__ = ["file_info_to_dict", "router"]
 
 router = APIRouter()
 
-_CHUNK = 1024 * 1024
+LIST_PROXY = Message("ListProxyArtifacts", (string("path"),))
 LIST = Message("ListArtifacts", (string("run_id"), string("run_uuid"), string("path"), string("page_token")))
 
 
@@ -124,49 +125,13 @@ async def upload_artifact(path: str, request: Request, context: ContextDep) -> R
     _require_serving(context)
     rel = _file_path(path)
     repository = context.destination
-    reader = io.BufferedReader(_RequestBodyReader(request.stream()), buffer_size=_CHUNK)
+    reader = io.BufferedReader(_RequestBodyReader(request.stream()), buffer_size=CHUNK_SIZE)
     try:
         await anyio.to_thread.run_sync(repository.write_stream, rel, reader)
     except ClientDisconnect:
         # The repository discarded the partial file; nobody is left to read an answer.
         raise InvalidArgumentError(f"The upload of {rel!r} was interrupted by the client") from None
     return json_response()
-
-
-def _open_file(repository: ArtifactRepository, rel: str) -> tuple[list[bytes], Iterator[bytes] | None]:
-    """Open a file and read ahead up to two chunks, so errors surface before the response starts.
-
-    Returns:
-        The chunks read so far and the iterator of the rest (None when the file is fully read).
-    """
-    try:
-        chunks = repository.open_chunks(rel, _CHUNK)
-    except NotFoundError:
-        if repository.list_artifacts(rel):
-            raise InvalidArgumentError(f"Invalid path {rel!r}: it is a directory, not a file") from None
-        raise NotFoundError(f"No such artifact: '{rel}'") from None
-    head: list[bytes] = []
-    for chunk in chunks:
-        head.append(chunk)
-        if len(head) == 2:
-            return head, chunks
-    return head, None
-
-
-def _download_headers(rel: str) -> dict[str, str]:
-    name = rel.rsplit("/", 1)[-1]
-    media_type, encoding = mimetypes.guess_type(name)
-    if media_type is None or encoding is not None:
-        media_type = "application/octet-stream"
-    if name.isascii() and '"' not in name:
-        disposition = f'attachment; filename="{name}"'
-    else:
-        disposition = f"attachment; filename*=UTF-8''{quote(name)}"
-    return {
-        "Content-Type": media_type,
-        "Content-Disposition": disposition,
-        "X-Content-Type-Options": "nosniff",
-    }
 
 
 @rpc(
@@ -180,28 +145,12 @@ async def download_artifact(path: str, context: ContextDep) -> Response:
     """Download one file, streamed; small files are sent with a ``Content-Length``."""
     _require_serving(context)
     rel = _file_path(path)
-    head, rest = await anyio.to_thread.run_sync(_open_file, context.destination, rel)
-    headers = _download_headers(rel)
+    head, rest = await anyio.to_thread.run_sync(open_file, context.destination, rel)
+    headers = download_headers(rel)
     media_type = headers.pop("Content-Type")
     if rest is None:
         return Response(b"".join(head), media_type=media_type, headers=headers)
-    return StreamingResponse(_stream(head, rest), media_type=media_type, headers=headers)
-
-
-async def _stream(head: list[bytes], rest: Iterator[bytes]) -> AsyncIterator[bytes]:
-    """The file's chunks, read in the threadpool; the file is closed even if the client leaves."""
-    try:
-        for chunk in head:
-            yield chunk
-        async for chunk in iterate_in_threadpool(rest):
-            yield chunk
-    finally:
-        close = getattr(rest, "close", None)
-        if close is not None:
-            close()
-
-
-LIST_PROXY = Message("ListProxyArtifacts", (string("path"),))
+    return StreamingResponse(stream_chunks(head, rest), media_type=media_type, headers=headers)
 
 
 @rpc(router, "artifacts", methods=["GET"], permission=_perm(Access.READ), prefixes=ARTIFACT_PREFIXES)
@@ -299,37 +248,13 @@ def presigned_download(path: str, context: ContextDep) -> Response:
 # -- tracking-side listing ------------------------------------------------------------------------
 
 
-def _within(child: str, root: str) -> bool:
-    root = root.rstrip("/")
-    return child == root or child.startswith(root + "/")
-
-
-def _direct_repository(context: ServerContext, artifact_uri: str) -> ArtifactRepository:
-    """A repository for a direct (non-proxied) root, only below the server's own artifact roots."""
-    roots = [context.settings.artifacts_destination]
-    if context.settings.default_artifact_root:
-        roots.append(context.settings.default_artifact_root)
-    for root in roots:
-        if is_local_uri(root) and is_local_uri(artifact_uri):
-            allowed = _within(local_path_from_uri(artifact_uri), local_path_from_uri(root))
-        else:
-            allowed = not is_local_uri(root) and _within(artifact_uri, root)
-        if allowed:
-            return resolve_artifact_repository(artifact_uri, settings=context.tracking_settings)
-    raise PermissionDeniedError(
-        "The server lists artifacts only below its own artifact roots; "
-        f"read {artifact_uri!r} directly from the client."
-    )
-
-
 def list_run_artifacts(context: ServerContext, artifact_uri: str, path: str | None) -> list[dict[str, Any]]:
     """``files`` of ListArtifacts: immediate children of ``path``, relative to the run's root."""
     rel = canonical_relpath(path)
     proxied = context.proxied_path(artifact_uri)
     if proxied is None:
         return [
-            file_info_to_dict(i, i.path)
-            for i in _direct_repository(context, artifact_uri).list_artifacts(rel)
+            file_info_to_dict(i, i.path) for i in direct_repository(context, artifact_uri).list_artifacts(rel)
         ]
     base = canonical_relpath(join_uri(proxied, rel)) if proxied else rel
     prefix = f"{proxied}/" if proxied else ""

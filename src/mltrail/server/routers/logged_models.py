@@ -17,17 +17,12 @@ from starlette.responses import Response, StreamingResponse
 from mltrail.artifacts.base import ArtifactRepository
 from mltrail.artifacts.paths import canonical_relpath, join_uri
 from mltrail.errors import BadRequestError
+from mltrail.server.artifact_files import direct_repository, download_headers, open_file, stream_chunks
 from mltrail.server.deps import ContextDep, ServerContext, StoreDep, json_response, request_fields
 from mltrail.server.parsing import Field, Kind, Message
 from mltrail.server.permissions import Access, PermissionDeclaration, ResourceKind
 from mltrail.server.routers._messages import KEY_VALUE, int32, repeated_string, string
-from mltrail.server.routers.artifacts import (
-    _direct_repository,
-    _download_headers,
-    _open_file,
-    _stream,
-    list_run_artifacts,
-)
+from mltrail.server.routers.artifacts import list_run_artifacts
 from mltrail.server.routing import AJAX_TRACKING_PREFIX, rpc
 from mltrail.tracking.logged_models import LoggedModelParameter, LoggedModelStatus, LoggedModelTag
 from mltrail.tracking.wire import logged_model_to_dict
@@ -222,7 +217,7 @@ def _file_location(context: ServerContext, artifact_uri: str, rel: str) -> tuple
     """The repository and path holding file ``rel`` of an artifact root."""
     proxied = context.proxied_path(artifact_uri)
     if proxied is None:
-        return _direct_repository(context, artifact_uri), rel
+        return direct_repository(context, artifact_uri), rel
     return context.destination, canonical_relpath(join_uri(proxied, rel)) if proxied else rel
 
 
@@ -246,9 +241,9 @@ async def get_logged_model_artifact(
     rel = canonical_relpath(raw)
     model = await anyio.to_thread.run_sync(store.get_logged_model, model_id)
     repository, path = await anyio.to_thread.run_sync(_file_location, context, model.artifact_uri, rel)
-    head, rest = await anyio.to_thread.run_sync(_open_file, repository, path)
-    headers = _download_headers(path)
+    head, rest = await anyio.to_thread.run_sync(open_file, repository, path)
+    headers = download_headers(path)
     media_type = headers.pop("Content-Type")
     if rest is None:
         return Response(b"".join(head), media_type=media_type, headers=headers)
-    return StreamingResponse(_stream(head, rest), media_type=media_type, headers=headers)
+    return StreamingResponse(stream_chunks(head, rest), media_type=media_type, headers=headers)

@@ -19,11 +19,11 @@ from starlette.responses import Response, StreamingResponse
 
 from mltrail.artifacts.paths import canonical_relpath
 from mltrail.errors import InvalidArgumentError, MltrailError, NotFoundError
+from mltrail.server.artifact_files import direct_repository, open_file, stream_chunks
 from mltrail.server.deps import ContextDep, ServerContext, json_response, request_fields
 from mltrail.server.parsing import Field, Kind, Message, check_content_type
 from mltrail.server.permissions import Access, PermissionDeclaration, ResourceKind
 from mltrail.server.routers._messages import int32, int64, repeated_string, string
-from mltrail.server.routers.artifacts import _direct_repository, _open_file, _stream
 from mltrail.server.routing import TRACKING_PREFIXES, rpc
 from mltrail.tracing.entities import TraceInfo
 from mltrail.tracing.wire import (
@@ -289,8 +289,8 @@ def _artifact_bytes(context: ServerContext, info: TraceInfo, rel: str) -> tuple[
         raise NotFoundError(f"Trace '{info.trace_id}' has no artifact location")
     proxied = context.proxied_path(location)
     if proxied is not None:
-        return _open_file(context.destination, f"{proxied}/{rel}" if proxied else rel)
-    return _open_file(_direct_repository(context, location), rel)
+        return open_file(context.destination, f"{proxied}/{rel}" if proxied else rel)
+    return open_file(direct_repository(context, location), rel)
 
 
 @rpc(
@@ -321,7 +321,9 @@ async def get_trace_artifact(
     }
     if rest is None:
         return Response(b"".join(head), media_type="application/octet-stream", headers=headers)
-    return StreamingResponse(_stream(head, rest), media_type="application/octet-stream", headers=headers)
+    return StreamingResponse(
+        stream_chunks(head, rest), media_type="application/octet-stream", headers=headers
+    )
 
 
 # -- start trace and per-trace routes ----------------------------------------------------------
