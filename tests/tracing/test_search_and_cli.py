@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pandas as pd
 from click.testing import CliRunner
@@ -22,8 +23,11 @@ def _make_traces() -> str:
             pass
         return question.upper()
 
+    # Traces started in the same millisecond tie on request time; keep their order unambiguous.
     ask("cats are great")
+    time.sleep(0.01)
     ask("dogs are loyal")
+    time.sleep(0.01)
     ask("cats again")
     assert mltrail.flush_traces(30)
     return experiment.experiment_id
