@@ -33,6 +33,7 @@ from mltrail.server.routers import (
     registered_models,
     runs,
     traces,
+    ui,
 )
 from mltrail.server.routing import RpcRoute
 from mltrail.server.settings import ServerSettings
@@ -53,6 +54,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     model_aliases.router,
     traces.router,
     otlp.router,
+    ui.router,
 )
 
 
