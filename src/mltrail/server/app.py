@@ -34,6 +34,8 @@ from mltrail.server.routers import (
     runs,
     traces,
     ui,
+    ui_api,
+    ui_artifacts,
 )
 from mltrail.server.routing import RpcRoute
 from mltrail.server.settings import ServerSettings
@@ -55,6 +57,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     traces.router,
     otlp.router,
     ui.router,
+    ui_api.router,
+    ui_artifacts.router,
 )
 
 

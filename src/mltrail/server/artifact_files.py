@@ -15,11 +15,18 @@ from starlette.concurrency import iterate_in_threadpool
 
 from mltrail._plugins import resolve_artifact_repository
 from mltrail.artifacts.base import ArtifactRepository
-from mltrail.artifacts.paths import is_local_uri, local_path_from_uri
+from mltrail.artifacts.paths import canonical_relpath, is_local_uri, join_uri, local_path_from_uri
 from mltrail.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
 from mltrail.server.deps import ServerContext
 
-__all__ = ["CHUNK_SIZE", "direct_repository", "download_headers", "open_file", "stream_chunks"]
+__all__ = [
+    "CHUNK_SIZE",
+    "direct_repository",
+    "download_headers",
+    "file_location",
+    "open_file",
+    "stream_chunks",
+]
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -95,3 +102,15 @@ def direct_repository(context: ServerContext, artifact_uri: str) -> ArtifactRepo
         "The server lists artifacts only below its own artifact roots; "
         f"read {artifact_uri!r} directly from the client."
     )
+
+
+def file_location(context: ServerContext, artifact_uri: str, rel: str) -> tuple[ArtifactRepository, str]:
+    """The repository and path holding file ``rel`` below an artifact root.
+
+    A proxied root (``mlflow-artifacts:/...``) is read from the server's destination; any other
+    root only when it lies below the server's own artifact roots (:func:`direct_repository`).
+    """
+    proxied = context.proxied_path(artifact_uri)
+    if proxied is None:
+        return direct_repository(context, artifact_uri), rel
+    return context.destination, canonical_relpath(join_uri(proxied, rel)) if proxied else rel

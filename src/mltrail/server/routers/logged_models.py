@@ -14,11 +14,15 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends
 from starlette.responses import Response, StreamingResponse
 
-from mltrail.artifacts.base import ArtifactRepository
-from mltrail.artifacts.paths import canonical_relpath, join_uri
+from mltrail.artifacts.paths import canonical_relpath
 from mltrail.errors import BadRequestError
-from mltrail.server.artifact_files import direct_repository, download_headers, open_file, stream_chunks
-from mltrail.server.deps import ContextDep, ServerContext, StoreDep, json_response, request_fields
+from mltrail.server.artifact_files import (
+    download_headers,
+    file_location,
+    open_file,
+    stream_chunks,
+)
+from mltrail.server.deps import ContextDep, StoreDep, json_response, request_fields
 from mltrail.server.parsing import Field, Kind, Message
 from mltrail.server.permissions import Access, PermissionDeclaration, ResourceKind
 from mltrail.server.routers._messages import KEY_VALUE, int32, repeated_string, string
@@ -213,14 +217,6 @@ def list_logged_model_artifacts(
     return json_response(body)
 
 
-def _file_location(context: ServerContext, artifact_uri: str, rel: str) -> tuple[ArtifactRepository, str]:
-    """The repository and path holding file ``rel`` of an artifact root."""
-    proxied = context.proxied_path(artifact_uri)
-    if proxied is None:
-        return direct_repository(context, artifact_uri), rel
-    return context.destination, canonical_relpath(join_uri(proxied, rel)) if proxied else rel
-
-
 @rpc(
     router,
     "logged-models/{model_id}/artifacts/files",
@@ -240,7 +236,7 @@ async def get_logged_model_artifact(
         raise BadRequestError('Request must include the "artifact_file_path" query parameter.')
     rel = canonical_relpath(raw)
     model = await anyio.to_thread.run_sync(store.get_logged_model, model_id)
-    repository, path = await anyio.to_thread.run_sync(_file_location, context, model.artifact_uri, rel)
+    repository, path = await anyio.to_thread.run_sync(file_location, context, model.artifact_uri, rel)
     head, rest = await anyio.to_thread.run_sync(open_file, repository, path)
     headers = download_headers(path)
     media_type = headers.pop("Content-Type")

@@ -12,6 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mltrail.tracking import ui_views
+from mltrail.tracking.downsample import XAxis
 from mltrail.tracking.entities import (
     DatasetInput,
     DatasetSummary,
@@ -33,6 +35,7 @@ from mltrail.tracking.logged_models import (
     LoggedModelStatus,
     LoggedModelTag,
 )
+from mltrail.tracking.ui_views import ColumnKeys, MetricSeries, RunGroups
 
 __all__ = [
     "SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT",
@@ -213,6 +216,22 @@ class TrackingStore(ABC):
         """Every point of a metric, ordered by (timestamp, step, value); all in one page if
         ``max_results`` is None. Unknown run: ``NotFoundError``; unknown key: an empty page."""
 
+    def get_metric_history_points(
+        self,
+        run_id: str,
+        key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[tuple[float, int, int]] | None:
+        """The page :meth:`get_metric_history` returns, as bare ``(value, timestamp, step)`` tuples.
+
+        A lean read path for long histories (the server encodes them without building a
+        ``Metric`` per point). Only a store whose stored points carry nothing but those three
+        fields (no dataset or model link) implements it; the default returns None, and callers
+        then use :meth:`get_metric_history`.
+        """
+        return None
+
     @abstractmethod
     def get_metric_history_bulk_interval(
         self,
@@ -380,6 +399,76 @@ class TrackingStore(ABC):
             InvalidArgumentError: no experiment ids, a bad filter, order or dataset, or a page
                 token made for a different search.
         """
+
+    # -- reads for the web UI ----------------------------------------------------------------
+    # Defaults built on the methods above, so every store has them; SQL stores override them.
+
+    def get_metric_series(
+        self,
+        run_ids: Sequence[str],
+        metric_keys: Sequence[str],
+        max_points: int = 1000,
+        x_axis: XAxis = "step",
+        x_min: int | None = None,
+        x_max: int | None = None,
+    ) -> list[MetricSeries]:
+        """Chart series of each (run, key), downsampled min/max-preserving to ``max_points``.
+
+        Series come run by run, key by key, in the order given (duplicates dropped); a key a
+        run never logged gives an empty series. ``x_min``/``x_max`` restrict the points to an
+        inclusive range of the ``x_axis`` (``step`` or ``timestamp``) before downsampling; a
+        series with at most ``max_points`` points in range is returned whole. See
+        :mod:`mltrail.tracking.downsample` for which points a downsampled series keeps.
+
+        Raises:
+            NotFoundError: an unknown run.
+            InvalidArgumentError: no runs or keys, more than 100 runs or 50 keys,
+                ``max_points`` outside 10..10000, or an unknown axis.
+        """
+        return ui_views.metric_series_from_history(
+            self, run_ids, metric_keys, max_points, x_axis, x_min, x_max
+        )
+
+    def count_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+    ) -> int:
+        """How many runs :meth:`search_runs` would visit (same filter grammar and errors)."""
+        return ui_views.count_runs_by_search(self, experiment_ids, filter_string, run_view_type)
+
+    def group_runs(
+        self,
+        experiment_ids: Sequence[str],
+        group_by: str,
+        metric_keys: Sequence[str] = (),
+        filter_string: str = "",
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+    ) -> RunGroups:
+        """Group the runs :meth:`search_runs` would visit by a param, tag or attribute.
+
+        Args:
+            experiment_ids: The experiments.
+            group_by: ``params.<key>``, ``tags.<key>`` or ``attributes.<name>`` (see
+                :func:`mltrail.tracking.ui_views.parse_group_by`).
+            metric_keys: Metrics (at most 100) aggregated over each run's latest value.
+            filter_string: The search filter.
+            run_view_type: Active, deleted or all runs.
+
+        Returns:
+            Groups ordered by value (byte order, runs without the key last), at most 1000.
+
+        Raises:
+            InvalidArgumentError: a bad filter, grouping key or too many metric keys.
+        """
+        return ui_views.group_runs_by_search(
+            self, experiment_ids, filter_string, run_view_type, group_by, metric_keys
+        )
+
+    def get_experiment_columns(self, experiment_ids: Sequence[str]) -> ColumnKeys:
+        """The distinct param, metric and tag keys of the experiments' active runs (sorted)."""
+        return ui_views.experiment_columns_by_search(self, experiment_ids)
 
     # -- garbage collection ------------------------------------------------------------------
 

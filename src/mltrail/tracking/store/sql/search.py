@@ -28,7 +28,7 @@ from mltrail.tracking.search import (
 from mltrail.tracking.store.sql.inputs import CONTEXT_TAG
 from mltrail.tracking.store.sql.loading import RUN_COLUMNS, load_runs
 
-__all__ = ["search_runs"]
+__all__ = ["run_conditions", "search_runs"]
 
 _R, _P, _T, _LM = schema.runs, schema.params, schema.tags, schema.latest_metrics
 _D, _I, _IT = schema.datasets, schema.inputs, schema.input_tags
@@ -152,6 +152,22 @@ def _ordering(
     return clauses, joins
 
 
+def run_conditions(
+    experiment_ids: Sequence[int], comparisons: Sequence[Comparison], view_type: ViewType
+) -> list[sa.ColumnElement[bool]]:
+    """The conditions on ``runs`` of a search: experiments, lifecycle stages, filter clauses.
+
+    Other queries over the runs a search visits (counts, groups) use these same conditions, so
+    they match exactly the same runs; ``comparisons`` come from ``parse_run_filter``.
+    """
+    stages = [s.value for s in ViewType(view_type).stages()]
+    return [
+        _R.c.experiment_id.in_(list(experiment_ids)),
+        _R.c.lifecycle_stage.in_(stages),
+        *(_filter(c) for c in comparisons),
+    ]
+
+
 def search_runs(
     conn: Connection,
     dialect: str,
@@ -168,7 +184,6 @@ def search_runs(
     offset = decode_page_token(page_token)
     if not experiment_ids:
         return [], None
-    stages = [s.value for s in ViewType(view_type).stages()]
     clauses, joins = _ordering(keys, dialect)
     source: sa.FromClause = _R
     for sub, on in joins:
@@ -176,11 +191,7 @@ def search_runs(
     query = (
         sa.select(*RUN_COLUMNS)
         .select_from(source)
-        .where(
-            _R.c.experiment_id.in_(list(experiment_ids)),
-            _R.c.lifecycle_stage.in_(stages),
-            *(_filter(c) for c in comparisons),
-        )
+        .where(*run_conditions(experiment_ids, comparisons, view_type))
         .order_by(*clauses)
         .limit(max_results + 1)
         .offset(offset)

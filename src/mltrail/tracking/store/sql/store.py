@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from mltrail.db import Database, current_revision, get_database, head_revision, upgrade
 from mltrail.errors import InvalidArgumentError
+from mltrail.tracking.downsample import XAxis
 from mltrail.tracking.entities import (
     DatasetInput,
     DatasetSummary,
@@ -30,9 +31,17 @@ from mltrail.tracking.entities import (
     ViewType,
 )
 from mltrail.tracking.store.base import SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_LIMIT, TrackingStore
-from mltrail.tracking.store.sql import experiments, inputs, logged_models, metrics, runs, search
+from mltrail.tracking.store.sql import experiments, inputs, logged_models, metrics, runs, search, ui_queries
 from mltrail.tracking.store.sql.errors import translate_errors
 from mltrail.tracking.store.sql.logged_model_methods import LoggedModelMethods
+from mltrail.tracking.ui_views import (
+    ColumnKeys,
+    MetricSeries,
+    RunGroups,
+    check_group_metrics,
+    check_series_request,
+    parse_group_by,
+)
 from mltrail.tracking.validation import (
     CUSTOM_VIEW_TAG_PREFIX,
     MAX_CUSTOM_VIEWS_PER_EXPERIMENT,
@@ -230,6 +239,16 @@ class SqlTrackingStore(LoggedModelMethods, TrackingStore):
             logged_models.insert_metrics(conn, self._dialect, run_id, checked_metrics)
 
     @translate_errors
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        """Log one point: ``log_batch`` of it, in fewer statements where the dialect allows."""
+        if metric.model_id is not None:
+            self.log_batch(run_id, metrics=[metric])
+            return
+        checked, _, _ = validate_batch([metric], (), (), truncate=self.truncate_long_values)
+        with self._db.write() as conn:
+            runs.log_metric(conn, self._dialect, run_id, checked[0])
+
+    @translate_errors
     def delete_tag(self, run_id: str, key: str) -> None:
         with self._db.write() as conn:
             runs.delete_tag(conn, run_id, key)
@@ -245,6 +264,19 @@ class SqlTrackingStore(LoggedModelMethods, TrackingStore):
         with self._db.read() as conn:
             state = runs.get_state(conn, run_id)
             points, token = metrics.history(conn, state.run_key, key, max_results, page_token)
+        return Page(points, token)
+
+    @translate_errors
+    def get_metric_history_points(
+        self,
+        run_id: str,
+        key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[tuple[float, int, int]]:
+        with self._db.read() as conn:
+            state = runs.get_state(conn, run_id)
+            points, token = metrics.history_points(conn, state.run_key, key, max_results, page_token)
         return Page(points, token)
 
     @translate_errors
@@ -309,6 +341,54 @@ class SqlTrackingStore(LoggedModelMethods, TrackingStore):
         ids = [validate_experiment_id(e) for e in experiment_ids]
         with self._db.read() as conn:
             return inputs.search_datasets(conn, ids)
+
+    # -- reads for the web UI ----------------------------------------------------------------
+
+    @translate_errors
+    def get_metric_series(
+        self,
+        run_ids: Sequence[str],
+        metric_keys: Sequence[str],
+        max_points: int = 1000,
+        x_axis: XAxis = "step",
+        x_min: int | None = None,
+        x_max: int | None = None,
+    ) -> list[MetricSeries]:
+        runs, keys = check_series_request(run_ids, metric_keys, max_points, x_axis)
+        with self._db.read() as conn:
+            return ui_queries.metric_series(conn, self._dialect, runs, keys, max_points, x_axis, x_min, x_max)
+
+    @translate_errors
+    def count_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+    ) -> int:
+        ids = [validate_experiment_id(e) for e in experiment_ids]
+        with self._db.read() as conn:
+            return ui_queries.count_runs(conn, ids, filter_string or "", run_view_type)
+
+    @translate_errors
+    def group_runs(
+        self,
+        experiment_ids: Sequence[str],
+        group_by: str,
+        metric_keys: Sequence[str] = (),
+        filter_string: str = "",
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+    ) -> RunGroups:
+        group = parse_group_by(group_by)
+        keys = check_group_metrics(metric_keys)
+        ids = [validate_experiment_id(e) for e in experiment_ids]
+        with self._db.read() as conn:
+            return ui_queries.group_runs(conn, ids, filter_string or "", run_view_type, group, keys)
+
+    @translate_errors
+    def get_experiment_columns(self, experiment_ids: Sequence[str]) -> ColumnKeys:
+        ids = [validate_experiment_id(e) for e in experiment_ids]
+        with self._db.read() as conn:
+            return ui_queries.experiment_columns(conn, self._dialect, ids)
 
     # -- garbage collection ------------------------------------------------------------------
 
