@@ -192,10 +192,10 @@ def seed_mlflow(tool: Tool, traces: int, mlflow_python: Path) -> dict[str, Any]:
     return result
 
 
-def search(tools: list[Tool], traces: int) -> dict[str, dict[str, Any]]:
+def search(tools: list[Tool], traces: int, rounds: int = SEARCH_ROUNDS) -> dict[str, dict[str, Any]]:
     """Time full paging passes of the tag-filtered search on each tool, in alternating rounds."""
     passes: dict[str, list[SearchPass]] = {t.name: [] for t in tools}
-    for index in range(SEARCH_ROUNDS):
+    for index in range(rounds):
         for tool in tools:
             result = tool.api.search(tool.search_experiment, SEARCH_FILTER, PAGE_SIZE)
             passes[tool.name].append(result)
@@ -250,7 +250,7 @@ def _start(stack: contextlib.ExitStack, name: str, root: Path, mlflow_python: Pa
     return tool
 
 
-def run(sizes: Sizes, mlflow_python: Path | None) -> dict[str, Any]:
+def run(sizes: Sizes, mlflow_python: Path | None, search_rounds: int = SEARCH_ROUNDS) -> dict[str, Any]:
     """Both servers, the ingest workload, the seeding and the search workload; the raw results."""
     results: dict[str, Any] = {"sizes": sizes.__dict__}
     with (
@@ -280,7 +280,7 @@ def run(sizes: Sizes, mlflow_python: Path | None) -> dict[str, Any]:
         if mlflow_python is not None:
             results["seed"]["mlflow"] = seed_mlflow(tools[1], sizes.search_traces, mlflow_python)
             _log(f"mlflow seeded in {results['seed']['mlflow']['total_s']:.0f} s")
-        results["search"] = search(tools, sizes.search_traces)
+        results["search"] = search(tools, sizes.search_traces, search_rounds)
     return results
 
 
@@ -345,23 +345,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--skip-mlflow", action="store_true", help="run mltrail only")
     parser.add_argument("--json", type=Path, help="also write the raw results to this file")
+    parser.add_argument(
+        "--search-rounds",
+        type=int,
+        default=SEARCH_ROUNDS,
+        help=f"search passes per tool (default {SEARCH_ROUNDS}); the best counts, all are printed",
+    )
     args = parser.parse_args(argv)
+    if args.search_rounds < 1:
+        parser.error("--search-rounds must be at least 1")
     signal.signal(signal.SIGTERM, _on_sigterm)
     mode = "quick" if args.quick else "full"
     sizes = SIZES[mode]
     mlflow_python = None if args.skip_mlflow else ensure_mlflow_env()
     started = time.perf_counter()
-    results = run(sizes, mlflow_python)
+    results = run(sizes, mlflow_python, args.search_rounds)
     table, met = report(results, sizes)
     print()
     print(table)
     print()
+    for name, summary in results["search"].items():
+        spread = ", ".join(f"{seconds * 1000:,.0f}" for seconds in summary["seconds_per_pass"])
+        print(f"Search passes of {name} (ms): {spread}")
     mlflow_spans = sizes.mlflow_ingest_batches * TRACES_PER_BATCH * SPANS_PER_TRACE
     print(
         f"Sizes ({mode}): ingest {sizes.ingest_traces * SPANS_PER_TRACE:,} spans in "
         f"{sizes.ingest_traces // TRACES_PER_BATCH} requests (MLflow: the first {mlflow_spans:,} spans); "
         f"search over {sizes.search_traces:,} traces, "
-        f"best of {SEARCH_ROUNDS} passes of {PAGE_SIZE}-trace pages."
+        f"best of {args.search_rounds} passes of {PAGE_SIZE}-trace pages."
     )
     print(f"Total time: {time.perf_counter() - started:,.0f} s")
     if args.quick:

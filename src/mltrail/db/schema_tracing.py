@@ -7,6 +7,19 @@ A span's full OpenTelemetry content (attributes, events, links, resource, scope,
 JSON document in ``content``; the columns beside it (name, type, status, times) exist for search
 and ordering. Full-text search runs ``LIKE`` over ``content``. Every child row goes with its
 trace (``ON DELETE CASCADE``), and traces go with their experiment.
+
+A tag row also carries copies of its trace's ``experiment_id`` and ``request_time`` and a short
+digest of its value, so that ``ix_trace_tags_search`` (key, value digest, experiment, time, trace
+id) lists the traces with a given tag value newest first: a tag-filtered search reads one index
+entry per trace of the page instead of probing the tags of every trace it passes. The digest
+stands in for the value, which may be up to 4,096 characters (too long for PostgreSQL and MySQL
+index entries); the value itself is still compared. The trace store keeps the copies in step
+with ``trace_info``. (On PostgreSQL, migration ``0005_trace_tag_search`` also creates extended
+statistics on value and digest, which table metadata cannot express; tables are only ever
+created by the migrations.)
+
+On SQLite both key/value tables are ``WITHOUT ROWID``: their rows are stored in primary-key
+order, so the tags and metadata of a page of traces come from one B-tree seek per trace.
 """
 
 from __future__ import annotations
@@ -22,6 +35,7 @@ __all__ = ["assessments", "spans", "trace_info", "trace_request_metadata", "trac
 TRACE_ID_LENGTH = 50
 SPAN_NAME_LENGTH = 500
 _KEY = 250
+VALUE_DIGEST_LENGTH = 16
 
 
 def _str(length: int) -> TypeEngine[str]:
@@ -70,7 +84,11 @@ trace_tags = sa.Table(
     sa.Column("trace_id", sa.String(TRACE_ID_LENGTH), _trace_fk(), primary_key=True),
     sa.Column("key", _str(_KEY), primary_key=True),
     sa.Column("value", _text(), nullable=False),
-    sa.Index(None, "key"),
+    sa.Column("experiment_id", sa.Integer, nullable=False),
+    sa.Column("request_time", sa.BigInteger, nullable=False),
+    sa.Column("value_digest", sa.String(VALUE_DIGEST_LENGTH), nullable=False),
+    sa.Index("ix_trace_tags_search", "key", "value_digest", "experiment_id", "request_time", "trace_id"),
+    sqlite_with_rowid=False,
 )
 
 trace_request_metadata = sa.Table(
@@ -80,6 +98,7 @@ trace_request_metadata = sa.Table(
     sa.Column("key", _str(_KEY), primary_key=True),
     sa.Column("value", _text(), nullable=False),
     sa.Index(None, "key"),
+    sqlite_with_rowid=False,
 )
 
 spans = sa.Table(

@@ -1,5 +1,7 @@
 """Trace RPCs (spec TRACING §3): create, get, batch get, search (V3 and legacy V2), delete, tags,
-link to run, assessments, and trace artifacts (spans JSON and attachments).
+link to run, assessments, trace artifacts (spans JSON and attachments), the analytics RPCs
+(trace metrics, filter correlation), and the legacy V2 trace lifecycle (start, end, get info)
+that MLflow clients fall back to when StartTraceV3 is missing.
 
 Fixed paths (``traces/get``, ``traces/batchGet``, ``traces/search`` ...) are registered before
 ``traces/{trace_id}`` so that they win.
@@ -23,9 +25,10 @@ from mltrail.server.artifact_files import direct_repository, open_file, stream_c
 from mltrail.server.deps import ContextDep, ServerContext, json_response, request_fields
 from mltrail.server.parsing import Field, Kind, Message, check_content_type
 from mltrail.server.permissions import Access, PermissionDeclaration, ResourceKind
-from mltrail.server.routers._messages import int32, int64, repeated_string, string
+from mltrail.server.routers._messages import KEY_VALUE, enum_field, int32, int64, repeated_string, string
 from mltrail.server.routing import TRACKING_PREFIXES, rpc
-from mltrail.tracing.entities import TraceInfo
+from mltrail.tracing.entities import Trace, TraceInfo, TraceState
+from mltrail.tracing.store.analytics import Aggregation, AggregationType, ViewType
 from mltrail.tracing.wire import (
     assessment_from_dict,
     assessment_to_dict,
@@ -50,6 +53,59 @@ _LINKED_PROMPTS = "mlflow.linkedPrompts"
 _ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 GET_TRACE = Message("GetTrace", (string("trace_id", required=True), Field("allow_partial", Kind.BOOL)))
+_SPANS_LOCATION = "mlflow.trace.spansLocation"
+_SIZE_STATS = "mlflow.trace.sizeStats"
+_V2_STATUS = {"TRACE_STATUS_UNSPECIFIED": 0, "OK": 1, "ERROR": 2, "IN_PROGRESS": 3}
+START_TRACE_V2 = Message(
+    "StartTrace",
+    (
+        string("experiment_id", required=True),
+        int64("timestamp_ms"),
+        Field("request_metadata", Kind.MESSAGE, repeated=True, message=KEY_VALUE),
+        Field("tags", Kind.MESSAGE, repeated=True, message=KEY_VALUE),
+    ),
+)
+END_TRACE_V2 = Message(
+    "EndTrace",
+    (
+        int64("timestamp_ms"),
+        enum_field("status", _V2_STATUS),
+        Field("request_metadata", Kind.MESSAGE, repeated=True, message=KEY_VALUE),
+        Field("tags", Kind.MESSAGE, repeated=True, message=KEY_VALUE),
+    ),
+)
+AGGREGATION = Message(
+    "MetricAggregation",
+    (
+        enum_field("aggregation_type", {"COUNT": 1, "SUM": 2, "AVG": 3, "PERCENTILE": 4, "MIN": 5, "MAX": 6}),
+        Field("percentile_value", Kind.DOUBLE),
+    ),
+)
+QUERY_METRICS = Message(
+    "QueryTraceMetrics",
+    (
+        repeated_string("experiment_ids", required=True),
+        enum_field("view_type", {"TRACES": 1, "SPANS": 2, "ASSESSMENTS": 3}),
+        string("metric_name", required=True),
+        Field("aggregations", Kind.MESSAGE, repeated=True, message=AGGREGATION),
+        repeated_string("dimensions"),
+        repeated_string("filters"),
+        int64("time_interval_seconds"),
+        int64("start_time_ms"),
+        int64("end_time_ms"),
+        int32("max_results"),
+        string("page_token"),
+    ),
+)
+CORRELATION = Message(
+    "CalculateTraceFilterCorrelation",
+    (
+        repeated_string("experiment_ids", required=True),
+        string("filter_string1", required=True),
+        string("filter_string2", required=True),
+        string("base_filter"),
+    ),
+)
 BATCH_GET = Message("BatchGetTraces", (repeated_string("trace_ids"), repeated_string("experiment_ids")))
 LOCATION = Message(
     "TraceLocation",
@@ -118,10 +174,38 @@ def _page_body(key: str, items: list[dict[str, Any]], page: Page[TraceInfo]) -> 
 # -- fixed paths first -------------------------------------------------------------------------
 
 
+def _missing_spans(trace: Trace) -> bool:
+    """True when a trace kept in the tracking store has fewer spans than its client reported.
+
+    The client's count is ``num_spans`` of metadata ``mlflow.trace.sizeStats`` (the MLflow SDK
+    sets it when the trace ends); a trace whose spans live in the tracking store but has none
+    yet is missing spans too (its info came before its spans).
+    """
+    if trace.info.tags.get(_SPANS_LOCATION) != "TRACKING_STORE":
+        return False
+    expected = 1
+    try:
+        stats = json.loads(trace.info.trace_metadata.get(_SIZE_STATS) or "{}")
+        if isinstance(stats, Mapping) and isinstance(stats.get("num_spans"), int):
+            expected = max(1, stats["num_spans"])
+    except ValueError:
+        pass
+    return len(trace.spans) < expected
+
+
 @rpc(router, "traces/get", methods=["GET"], permission=_trace_perm(Access.READ), prefixes=V3_PREFIXES)
 def get_trace(req: Annotated[Fields, Depends(request_fields(GET_TRACE))], context: ContextDep) -> Response:
-    """GetTrace → ``{"trace": {"trace_info", "spans"}}`` with every stored span."""
-    return json_response({"trace": trace_to_dict(context.traces.get_trace(req["trace_id"]))})
+    """GetTrace → ``{"trace": {"trace_info", "spans"}}`` with every stored span.
+
+    Unless ``allow_partial`` is true, a trace whose spans have not all arrived yet is answered
+    like MLflow does: RESOURCE_DOES_NOT_EXIST "not fully exported yet" (clients retry later).
+    """
+    trace = context.traces.get_trace(req["trace_id"])
+    if not req.get("allow_partial") and _missing_spans(trace):
+        raise NotFoundError(
+            f"Trace with ID {trace.info.trace_id} is not fully exported yet, please try again later."
+        )
+    return json_response({"trace": trace_to_dict(trace)})
 
 
 @rpc(
@@ -183,6 +267,78 @@ def search_traces_v3(
         page_token=req.get("page_token") or None,
     )
     return _page_body("traces", [trace_info_to_dict(i) for i in page.items], page)
+
+
+@rpc(
+    router,
+    "traces/metrics",
+    methods=["POST"],
+    permission=PermissionDeclaration(ResourceKind.EXPERIMENT, Access.READ, "experiment_ids"),
+    prefixes=V3_PREFIXES,
+)
+def query_trace_metrics(
+    req: Annotated[Fields, Depends(request_fields(QUERY_METRICS))], context: ContextDep
+) -> Response:
+    """QueryTraceMetrics → ``{"data_points": [{metric_name, dimensions, values}], "next_page_token"}``."""
+    view = req.get("view_type")
+    if not view:
+        raise InvalidArgumentError("Missing value for required parameter 'view_type'.")
+    aggregations = [
+        Aggregation(AggregationType(a.get("aggregation_type") or ""), a.get("percentile_value"))
+        for a in req.get("aggregations") or ()
+        if a.get("aggregation_type")
+    ]
+    if not aggregations:
+        raise InvalidArgumentError("Missing value for required parameter 'aggregations'.")
+    page = context.traces.query_trace_metrics(
+        req["experiment_ids"],
+        ViewType(view),
+        req["metric_name"],
+        aggregations,
+        dimensions=req.get("dimensions") or (),
+        filters=req.get("filters") or (),
+        time_interval_seconds=req.get("time_interval_seconds"),
+        start_time_ms=req.get("start_time_ms"),
+        end_time_ms=req.get("end_time_ms"),
+        max_results=req.get("max_results") or 1000,
+        page_token=req.get("page_token") or None,
+    )
+    body: Fields = {}
+    if page.items:
+        body["data_points"] = [
+            {"metric_name": p.metric_name, "dimensions": p.dimensions, "values": p.values} for p in page.items
+        ]
+    if page.next_page_token:
+        body["next_page_token"] = page.next_page_token
+    return json_response(body)
+
+
+@rpc(
+    router,
+    "traces/calculate-filter-correlation",
+    methods=["POST"],
+    permission=PermissionDeclaration(ResourceKind.EXPERIMENT, Access.READ, "experiment_ids"),
+    prefixes=V3_PREFIXES,
+)
+def calculate_filter_correlation(
+    req: Annotated[Fields, Depends(request_fields(CORRELATION))], context: ContextDep
+) -> Response:
+    """CalculateTraceFilterCorrelation → counts, and ``npmi``/``npmi_smoothed`` when defined."""
+    result = context.traces.calculate_filter_correlation(
+        req["experiment_ids"], req["filter_string1"], req["filter_string2"], req.get("base_filter") or None
+    )
+    body: Fields = {
+        "filter1_count": result.filter1_count,
+        "filter2_count": result.filter2_count,
+        "joint_count": result.joint_count,
+        "total_count": result.total_count,
+    }
+    # Undefined scores are left out, as proto3 JSON leaves out unset optional fields.
+    if result.npmi is not None:
+        body["npmi"] = result.npmi
+    if result.npmi_smoothed is not None:
+        body["npmi_smoothed"] = result.npmi_smoothed
+    return json_response(body)
 
 
 @rpc(
@@ -361,6 +517,65 @@ async def start_trace(request: Request, context: ContextDep) -> Response:
         raise InvalidArgumentError(f"Invalid trace_info: {exc}") from exc
     stored = await anyio.to_thread.run_sync(context.traces.start_trace, info)
     return json_response({"trace": {"trace_info": trace_info_to_dict(stored)}})
+
+
+def _key_values(items: Any) -> dict[str, str]:
+    return {str(kv["key"]): str(kv.get("value") or "") for kv in items or ()}
+
+
+@rpc(
+    router,
+    "traces",
+    methods=["POST"],
+    permission=PermissionDeclaration(ResourceKind.EXPERIMENT, Access.EDIT, "experiment_id"),
+    prefixes=TRACKING_PREFIXES,
+)
+def start_trace_v2(
+    req: Annotated[Fields, Depends(request_fields(START_TRACE_V2))], context: ContextDep
+) -> Response:
+    """Legacy V2 StartTrace → ``{"trace_info": <V2 TraceInfo>}`` of a new IN_PROGRESS trace."""
+    info = context.traces.start_trace_v2(
+        req["experiment_id"],
+        req.get("timestamp_ms") or 0,
+        _key_values(req.get("request_metadata")),
+        _key_values(req.get("tags")),
+    )
+    return json_response({"trace_info": trace_info_to_v2_dict(info)})
+
+
+@rpc(
+    router,
+    "traces/{request_id}",
+    methods=["PATCH"],
+    permission=_trace_perm(Access.EDIT, "request_id"),
+    prefixes=TRACKING_PREFIXES,
+)
+def end_trace_v2(
+    request_id: str, req: Annotated[Fields, Depends(request_fields(END_TRACE_V2))], context: ContextDep
+) -> Response:
+    """Legacy V2 EndTrace → ``{"trace_info": <V2 TraceInfo>}`` with duration, status and merged maps."""
+    status = req.get("status") or "TRACE_STATUS_UNSPECIFIED"
+    state = TraceState.STATE_UNSPECIFIED if status == "TRACE_STATUS_UNSPECIFIED" else TraceState(status)
+    info = context.traces.end_trace_v2(
+        request_id,
+        req.get("timestamp_ms") or 0,
+        state,
+        _key_values(req.get("request_metadata")),
+        _key_values(req.get("tags")),
+    )
+    return json_response({"trace_info": trace_info_to_v2_dict(info)})
+
+
+@rpc(
+    router,
+    "traces/{request_id}/info",
+    methods=["GET"],
+    permission=_trace_perm(Access.READ, "request_id"),
+    prefixes=TRACKING_PREFIXES,
+)
+def get_trace_info_v2(request_id: str, context: ContextDep) -> Response:
+    """Legacy V2 GetTraceInfo → ``{"trace_info": <V2 TraceInfo>}``."""
+    return json_response({"trace_info": trace_info_to_v2_dict(context.traces.get_trace_info(request_id))})
 
 
 @rpc(router, "traces/{trace_id}", methods=["GET"], permission=_trace_perm(Access.READ), prefixes=V3_PREFIXES)

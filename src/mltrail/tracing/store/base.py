@@ -12,10 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mltrail.errors import NotImplementedFeatureError
-from mltrail.tracing.entities import Assessment, SpanData, Trace, TraceInfo
+from mltrail.tracing.entities import Assessment, SpanData, Trace, TraceInfo, TraceState
+from mltrail.tracing.store.analytics import Aggregation, FilterCorrelation, MetricPoint, ViewType
 from mltrail.tracking.entities import Page
 
 __all__ = [
+    "QUERY_TRACE_METRICS_MAX_RESULTS_DEFAULT",
     "SEARCH_TRACES_MAX_RESULTS_DEFAULT",
     "SEARCH_TRACES_MAX_RESULTS_LIMIT",
     "TraceStore",
@@ -23,6 +25,7 @@ __all__ = [
 
 SEARCH_TRACES_MAX_RESULTS_DEFAULT = 100
 SEARCH_TRACES_MAX_RESULTS_LIMIT = 50000
+QUERY_TRACE_METRICS_MAX_RESULTS_DEFAULT = 1000
 
 
 class TraceStore(ABC):
@@ -166,6 +169,63 @@ class TraceStore(ABC):
     def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
         """Delete an assessment; the one it overrode, if any, becomes valid again."""
         raise NotImplementedFeatureError("This trace store does not support assessments.")
+
+    # Legacy V2 trace lifecycle and analytics are optional too.
+
+    def start_trace_v2(
+        self,
+        experiment_id: str,
+        timestamp_ms: int,
+        request_metadata: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> TraceInfo:
+        """Create an IN_PROGRESS trace with a new id (MLflow's deprecated V2 StartTrace).
+
+        Its spans are expected in the artifact store (the V2 client uploads ``traces.json`` to
+        the tag ``mlflow.artifactLocation`` the store sets), not in the tracking store.
+        """
+        raise NotImplementedFeatureError("This trace store does not support the V2 trace API.")
+
+    def end_trace_v2(
+        self,
+        trace_id: str,
+        timestamp_ms: int,
+        state: TraceState,
+        request_metadata: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> TraceInfo:
+        """Complete a trace (V2 EndTrace): duration up to ``timestamp_ms``, state, merged maps."""
+        raise NotImplementedFeatureError("This trace store does not support the V2 trace API.")
+
+    def calculate_filter_correlation(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string1: str,
+        filter_string2: str,
+        base_filter: str | None = None,
+    ) -> FilterCorrelation:
+        """Count the traces matching each filter, both, and all (within ``base_filter``), and
+        score the two filters' association (NPMI, see :mod:`mltrail.tracing.store.analytics`)."""
+        raise NotImplementedFeatureError("This trace store does not support trace analytics.")
+
+    def query_trace_metrics(
+        self,
+        experiment_ids: Sequence[str],
+        view_type: ViewType,
+        metric_name: str,
+        aggregations: Sequence[Aggregation],
+        *,
+        dimensions: Sequence[str] = (),
+        filters: Sequence[str] = (),
+        time_interval_seconds: int | None = None,
+        start_time_ms: int | None = None,
+        end_time_ms: int | None = None,
+        max_results: int = QUERY_TRACE_METRICS_MAX_RESULTS_DEFAULT,
+        page_token: str | None = None,
+    ) -> Page[MetricPoint]:
+        """Aggregate one metric of traces, spans or assessments, grouped by dimensions and
+        optionally by time bucket (``time_interval_seconds`` needs both time bounds)."""
+        raise NotImplementedFeatureError("This trace store does not support trace analytics.")
 
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing to release
         """Release resources held by the store (connections, sessions); a no-op by default."""

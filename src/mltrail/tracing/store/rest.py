@@ -14,9 +14,14 @@ from urllib.parse import quote
 
 from mltrail._http import JsonApi, query
 from mltrail.config import Settings
-from mltrail.tracing.entities import Assessment, SpanData, Trace, TraceInfo, mlflow_trace_id
+from mltrail.tracing.entities import Assessment, SpanData, Trace, TraceInfo, TraceState, mlflow_trace_id
 from mltrail.tracing.otlp import PROTOBUF_CONTENT_TYPE, encode_spans
-from mltrail.tracing.store.base import SEARCH_TRACES_MAX_RESULTS_DEFAULT, TraceStore
+from mltrail.tracing.store.analytics import Aggregation, FilterCorrelation, MetricPoint, ViewType
+from mltrail.tracing.store.base import (
+    QUERY_TRACE_METRICS_MAX_RESULTS_DEFAULT,
+    SEARCH_TRACES_MAX_RESULTS_DEFAULT,
+    TraceStore,
+)
 from mltrail.tracing.wire import (
     assessment_from_dict,
     assessment_to_dict,
@@ -119,8 +124,9 @@ class RestTraceStore(TraceStore):
         return trace_info_from_dict(body["trace"]["trace_info"])
 
     def get_trace(self, trace_id: str) -> Trace:
-        """GetTrace (``/traces/get``) with all spans."""
-        body = self._api.call("GET", "traces/get", params=query(trace_id=trace_id))
+        """GetTrace (``/traces/get``) with every span stored so far (``allow_partial``, as the
+        store contract asks; without it the server refuses traces whose spans are still coming)."""
+        body = self._api.call("GET", "traces/get", params=query(trace_id=trace_id, allow_partial=True))
         return trace_from_dict(body["trace"])
 
     def batch_get_traces(self, trace_ids: Sequence[str]) -> list[Trace]:
@@ -159,6 +165,114 @@ class RestTraceStore(TraceStore):
         return Page(
             [trace_info_from_dict(t) for t in result.get("traces", ())], result.get("next_page_token") or None
         )
+
+    # -- legacy V2 lifecycle and analytics -------------------------------------------------------
+
+    def start_trace_v2(
+        self,
+        experiment_id: str,
+        timestamp_ms: int,
+        request_metadata: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> TraceInfo:
+        """V2 StartTrace (``POST /api/2.0/mlflow/traces``)."""
+        body = {
+            "experiment_id": experiment_id,
+            "timestamp_ms": timestamp_ms,
+            "request_metadata": [{"key": k, "value": v} for k, v in request_metadata.items()],
+            "tags": [{"key": k, "value": v} for k, v in tags.items()],
+        }
+        return trace_info_from_dict(self._api.call("POST", "traces", body=body, prefix=_V2)["trace_info"])
+
+    def end_trace_v2(
+        self,
+        trace_id: str,
+        timestamp_ms: int,
+        state: TraceState,
+        request_metadata: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> TraceInfo:
+        """V2 EndTrace (``PATCH /api/2.0/mlflow/traces/<id>``)."""
+        body = {
+            "timestamp_ms": timestamp_ms,
+            "status": "TRACE_STATUS_UNSPECIFIED" if state is TraceState.STATE_UNSPECIFIED else state.value,
+            "request_metadata": [{"key": k, "value": v} for k, v in request_metadata.items()],
+            "tags": [{"key": k, "value": v} for k, v in tags.items()],
+        }
+        result = self._api.call("PATCH", _trace_path(trace_id), body=body, prefix=_V2)
+        return trace_info_from_dict(result["trace_info"])
+
+    def calculate_filter_correlation(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string1: str,
+        filter_string2: str,
+        base_filter: str | None = None,
+    ) -> FilterCorrelation:
+        """CalculateTraceFilterCorrelation."""
+        body: dict[str, Any] = {
+            "experiment_ids": list(experiment_ids),
+            "filter_string1": filter_string1,
+            "filter_string2": filter_string2,
+        }
+        if base_filter:
+            body["base_filter"] = base_filter
+        r = self._api.call("POST", "traces/calculate-filter-correlation", body=body)
+        return FilterCorrelation(
+            r.get("npmi"),
+            r.get("npmi_smoothed"),
+            int(r.get("filter1_count", 0)),
+            int(r.get("filter2_count", 0)),
+            int(r.get("joint_count", 0)),
+            int(r.get("total_count", 0)),
+        )
+
+    def query_trace_metrics(
+        self,
+        experiment_ids: Sequence[str],
+        view_type: ViewType,
+        metric_name: str,
+        aggregations: Sequence[Aggregation],
+        *,
+        dimensions: Sequence[str] = (),
+        filters: Sequence[str] = (),
+        time_interval_seconds: int | None = None,
+        start_time_ms: int | None = None,
+        end_time_ms: int | None = None,
+        max_results: int = QUERY_TRACE_METRICS_MAX_RESULTS_DEFAULT,
+        page_token: str | None = None,
+    ) -> Page[MetricPoint]:
+        """QueryTraceMetrics."""
+        body: dict[str, Any] = {
+            "experiment_ids": list(experiment_ids),
+            "view_type": view_type.value,
+            "metric_name": metric_name,
+            "aggregations": [
+                {"aggregation_type": a.type.value}
+                | ({} if a.percentile is None else {"percentile_value": a.percentile})
+                for a in aggregations
+            ],
+            "dimensions": list(dimensions),
+            "filters": list(filters),
+            "max_results": max_results,
+        }
+        optional = {
+            "time_interval_seconds": time_interval_seconds,
+            "start_time_ms": start_time_ms,
+            "end_time_ms": end_time_ms,
+            "page_token": page_token,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        r = self._api.call("POST", "traces/metrics", body=body)
+        points = [
+            MetricPoint(
+                str(p.get("metric_name", metric_name)),
+                {str(k): str(v) for k, v in (p.get("dimensions") or {}).items()},
+                {str(k): float(v) for k, v in (p.get("values") or {}).items()},
+            )
+            for p in r.get("data_points", ())
+        ]
+        return Page(points, r.get("next_page_token") or None)
 
     # -- assessments -------------------------------------------------------------------------
 

@@ -145,16 +145,20 @@ def delete(conn: Connection, trace_id: str, assessment_id: str) -> None:
         conn.execute(sa.update(_A).where(_A.c.assessment_id == current.overrides).values(valid=True))
 
 
+# A module constant with an expanding IN: compiled once per list length, not built per call.
+_BY_TRACE_IDS = (
+    sa.select(*_A.c)
+    .where(_A.c.trace_id.in_(sa.bindparam("trace_ids", expanding=True)))
+    .order_by(_A.c.create_time, _A.c.assessment_id)
+)
+
+
 def load_for_traces(conn: Connection, trace_ids: Sequence[str]) -> dict[str, list[Assessment]]:
     """The assessments of each trace, oldest first."""
     out: dict[str, list[Assessment]] = {}
     if not trace_ids:
         return out
-    rows = conn.execute(
-        sa.select(*_A.c)
-        .where(_A.c.trace_id.in_(list(trace_ids)))
-        .order_by(_A.c.create_time, _A.c.assessment_id)
-    )
+    rows = conn.execute(_BY_TRACE_IDS, {"trace_ids": list(trace_ids)}).all()
     for row in rows:
         out.setdefault(row.trace_id, []).append(_entity(row))
     return out

@@ -9,6 +9,7 @@ bytes are wrapped as ``{"$b64": ...}``). Attributes come first so that ``LIKE`` 
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,7 @@ import orjson
 
 from mltrail.tracing.entities import SpanData, SpanEvent, SpanLink
 
-__all__ = ["NAME_COLUMN_LENGTH", "decode_span", "encode_content", "json_fragment"]
+__all__ = ["NAME_COLUMN_LENGTH", "decode_span", "encode_content", "json_fragment", "value_digest"]
 
 # Longer names are cut in the indexed column and kept whole in the document.
 NAME_COLUMN_LENGTH = 500
@@ -34,6 +35,15 @@ def _default(value: Any) -> Any:
 
 def _dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+def value_digest(value: str) -> str:
+    """The ``value_digest`` of a tag value: 16 hex digits of BLAKE2b over its UTF-8 bytes.
+
+    Migration ``0005_trace_tag_search`` fills existing rows with the same function; the two must
+    agree, or tag-filtered searches miss the rows written by the other.
+    """
+    return hashlib.blake2b(value.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def json_fragment(value: Any) -> str:

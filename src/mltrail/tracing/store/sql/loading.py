@@ -27,31 +27,45 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+_IDS: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
+_INFO_BY_IDS = sa.select(*trace_info.c).where(trace_info.c.trace_id.in_(_IDS))
+# Tags (kind 0) and metadata (kind 1) of a set of traces in one statement: one round trip.
+_KEY_VALUES_BY_IDS = sa.union_all(
+    sa.select(sa.literal_column("0"), trace_tags.c.trace_id, trace_tags.c.key, trace_tags.c.value).where(
+        trace_tags.c.trace_id.in_(_IDS)
+    ),
+    sa.select(
+        sa.literal_column("1"),
+        trace_request_metadata.c.trace_id,
+        trace_request_metadata.c.key,
+        trace_request_metadata.c.value,
+    ).where(trace_request_metadata.c.trace_id.in_(_IDS)),
+)
+
+
 def load_infos(
     conn: Connection, trace_ids: Sequence[str], rows: Mapping[str, Any] | None = None
 ) -> dict[str, TraceInfo]:
-    """Trace infos with tags, metadata and assessments; ``rows`` are ``trace_info`` rows already read."""
+    """Trace infos with tags, metadata and assessments; ``rows`` are ``trace_info`` rows already read.
+
+    The statements are module constants with an expanding ``IN`` parameter, so SQLAlchemy
+    compiles each of them once per list length instead of building a new expression per call.
+    """
     fetched: dict[str, Any] = dict(rows or {})
     tags: dict[str, dict[str, str]] = {}
     meta: dict[str, dict[str, str]] = {}
+    by_kind = (tags, meta)
     for chunk in chunks(list(trace_ids)):
+        ids = {"ids": list(chunk)}
         if rows is None:
-            for row in conn.execute(sa.select(*trace_info.c).where(trace_info.c.trace_id.in_(chunk))):
+            for row in conn.execute(_INFO_BY_IDS, ids).all():
                 fetched[row.trace_id] = row
-        for tid, key, value in conn.execute(
-            sa.select(trace_tags.c.trace_id, trace_tags.c.key, trace_tags.c.value).where(
-                trace_tags.c.trace_id.in_(chunk)
-            )
-        ):
-            tags.setdefault(tid, {})[key] = value
-        for tid, key, value in conn.execute(
-            sa.select(
-                trace_request_metadata.c.trace_id,
-                trace_request_metadata.c.key,
-                trace_request_metadata.c.value,
-            ).where(trace_request_metadata.c.trace_id.in_(chunk))
-        ):
-            meta.setdefault(tid, {})[key] = value
+        # .all() fetches in one driver call; iterating the result fetches row by row.
+        for kind, tid, key, value in conn.execute(_KEY_VALUES_BY_IDS, ids).all():
+            target = by_kind[kind].get(tid)
+            if target is None:
+                target = by_kind[kind][tid] = {}
+            target[key] = value
     judged: dict[str, list[Any]] = {}
     for chunk in chunks(list(fetched)):
         judged.update(assessment_rows.load_for_traces(conn, chunk))

@@ -73,10 +73,28 @@ def decode_token(token: str | None) -> tuple[int, Cursor | None]:
     return offset, (after[0], after[1])
 
 
-def after_clause(cursor: Cursor, ascending: bool) -> sa.ColumnElement[bool]:
-    """Rows strictly after ``cursor`` in ``(request_time, trace_id)`` order of the given direction."""
-    time_column, id_column = trace_info.c.request_time, trace_info.c.trace_id
+def after_clause(
+    cursor: tuple[Any, Any],
+    ascending: bool,
+    time_column: sa.ColumnElement[Any] = trace_info.c.request_time,
+    id_column: sa.ColumnElement[Any] = trace_info.c.trace_id,
+) -> sa.ColumnElement[bool]:
+    """Rows strictly after ``cursor`` in ``(time, id)`` order of the given direction.
+
+    The cursor holds a :data:`Cursor`'s values, or bound parameters standing for them.
+
+    The columns default to ``trace_info``'s; a search driven by the tag index passes the copies
+    in ``trace_tags``. The plain bound on the time column is implied by the rest; it is there so
+    that the database starts its index range at the cursor instead of filtering the entries of
+    every earlier page.
+    """
     request_time, trace_id = cursor
     if ascending:
-        return sa.or_(time_column > request_time, sa.and_(time_column == request_time, id_column > trace_id))
-    return sa.or_(time_column < request_time, sa.and_(time_column == request_time, id_column < trace_id))
+        return sa.and_(
+            time_column >= request_time,
+            sa.or_(time_column > request_time, sa.and_(time_column == request_time, id_column > trace_id)),
+        )
+    return sa.and_(
+        time_column <= request_time,
+        sa.or_(time_column < request_time, sa.and_(time_column == request_time, id_column < trace_id)),
+    )

@@ -1,6 +1,7 @@
 """Compilation of parsed trace filters and order-by keys into SQLAlchemy expressions.
 
-Tags and metadata become ``EXISTS`` over their key/value tables (primary-key lookups per trace);
+Tags and metadata become ``EXISTS`` over their key/value tables (primary-key lookups per trace),
+except one tag equality that may drive the whole query (:func:`tag_driver`);
 span clauses become ``EXISTS`` over ``spans``. Span attribute clauses and full-text search match
 ``LIKE`` patterns over the stored JSON ``content`` (``"key":value`` pairs), which is exact for
 equality on top-level attributes and a substring search otherwise.
@@ -8,7 +9,9 @@ equality on top-level attributes and a substring search otherwise.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,13 +20,102 @@ from mltrail.db.schema_tracing import assessments, spans, trace_info, trace_requ
 from mltrail.errors import InvalidArgumentError
 from mltrail.tracing import _keys as k
 from mltrail.tracing.search import TraceClause, TraceEntity, TraceOrderKey
-from mltrail.tracing.store.sql.codec import json_fragment
+from mltrail.tracing.store.sql.codec import json_fragment, value_digest
+from mltrail.tracing.store.sql.paging import Cursor, after_clause
 
-__all__ = ["compile_clause", "compile_order_by", "needs_regexp"]
+__all__ = [
+    "TagDriver",
+    "compile_clause",
+    "compile_order_by",
+    "needs_regexp",
+    "tag_driven_params",
+    "tag_driven_query",
+    "tag_driver",
+]
 
 TI = trace_info
 _ESCAPE = "\\"
 _STATUS_ALIASES = {"TRACE_STATUS_UNSPECIFIED": "STATE_UNSPECIFIED"}
+
+
+@dataclass(frozen=True)
+class TagDriver:
+    """An equality on a tag that a search can start from: its rows in ``ix_trace_tags_search``."""
+
+    key: str
+    value: str
+    rest: tuple[TraceClause, ...]
+    """The other clauses, checked on each trace the index yields."""
+
+
+def tag_driver(clauses: Sequence[TraceClause]) -> TagDriver | None:
+    """The first ``tags.<key> = '<value>'`` clause (or ``name = ...``, the trace name tag), if any.
+
+    Such a clause lets the query read ``ix_trace_tags_search`` in time order and stop after one
+    page, instead of walking every trace of the experiments and probing its tags.
+    """
+    for index, clause in enumerate(clauses):
+        if clause.op != "=" or not isinstance(clause.value, str):
+            continue
+        if clause.entity is TraceEntity.TAG:
+            key = clause.key
+        elif clause.entity is TraceEntity.ATTRIBUTE and clause.key == "name":
+            key = k.TAG_TRACE_NAME
+        else:
+            continue
+        return TagDriver(key, clause.value, (*clauses[:index], *clauses[index + 1 :]))
+    return None
+
+
+@functools.cache
+def tag_driven_query(ascending: bool, after_cursor: bool) -> sa.Select[Any]:
+    """The search that starts from the traces holding one tag value, in time order.
+
+    It reads ``ix_trace_tags_search``: the tag rows' copies of ``experiment_id`` and
+    ``request_time`` filter and order, so the database reads the index entries of matching
+    traces only and stops after a page; each is joined to its ``trace_info`` row for the columns
+    (and for the other clauses, which the caller adds with ``.where``). The tag table is aliased
+    so that ``EXISTS`` clauses over ``trace_tags`` stay correlated to ``trace_info``.
+
+    Everything that varies is a bound parameter (:func:`tag_driven_params`), so the statement
+    is built once per shape and its compiled form is reused.
+    """
+    tag = trace_tags.alias("tag_match")
+    conditions = [
+        tag.c.key == sa.bindparam("tag_key"),
+        tag.c.value_digest == sa.bindparam("tag_digest"),
+        tag.c.value == sa.bindparam("tag_value"),
+        tag.c.experiment_id.in_(sa.bindparam("experiment_keys", expanding=True)),
+    ]
+    if after_cursor:
+        bound: tuple[Any, Any] = (sa.bindparam("after_time"), sa.bindparam("after_id"))
+        conditions.append(after_clause(bound, ascending, tag.c.request_time, tag.c.trace_id))
+    order = (tag.c.request_time, tag.c.trace_id)
+    return (
+        sa.select(*TI.c)
+        .select_from(tag.join(TI, TI.c.trace_id == tag.c.trace_id))
+        .where(*conditions)
+        .order_by(*(c.asc() if ascending else c.desc() for c in order))
+        .limit(sa.bindparam("page_limit"))
+        .offset(sa.bindparam("page_offset"))
+    )
+
+
+def tag_driven_params(
+    driver: TagDriver, experiment_keys: Sequence[int], cursor: Cursor | None, limit: int, offset: int
+) -> dict[str, Any]:
+    """The parameters of :func:`tag_driven_query` for one page."""
+    params: dict[str, Any] = {
+        "tag_key": driver.key,
+        "tag_digest": value_digest(driver.value),
+        "tag_value": driver.value,
+        "experiment_keys": list(experiment_keys),
+        "page_limit": limit,
+        "page_offset": offset,
+    }
+    if cursor is not None:
+        params["after_time"], params["after_id"] = cursor
+    return params
 
 
 def needs_regexp(clauses: Sequence[TraceClause]) -> bool:

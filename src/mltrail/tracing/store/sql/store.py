@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,14 +25,40 @@ from mltrail.tracing import _keys as k
 from mltrail.tracing.entities import Assessment, SpanData, Trace, TraceInfo, TraceState
 from mltrail.tracing.search import check_max_results, parse_trace_filter, parse_trace_order_by
 from mltrail.tracing.semconv import token_usage_of
-from mltrail.tracing.store.base import SEARCH_TRACES_MAX_RESULTS_DEFAULT, TraceStore
+from mltrail.tracing.store.analytics import (
+    Aggregation,
+    FilterCorrelation,
+    MetricPoint,
+    ViewType,
+    check_metric_query,
+    npmi,
+)
+from mltrail.tracing.store.base import (
+    QUERY_TRACE_METRICS_MAX_RESULTS_DEFAULT,
+    SEARCH_TRACES_MAX_RESULTS_DEFAULT,
+    TraceStore,
+)
+from mltrail.tracing.store.sql import analytics
 from mltrail.tracing.store.sql import assessments as assessment_rows
-from mltrail.tracing.store.sql.codec import NAME_COLUMN_LENGTH, encode_content
+from mltrail.tracing.store.sql.codec import NAME_COLUMN_LENGTH, encode_content, value_digest
 from mltrail.tracing.store.sql.ingest import ExistingTrace, TraceSummary, prepare_spans, summarize, truncate
 from mltrail.tracing.store.sql.loading import chunks, load_infos, load_spans
-from mltrail.tracing.store.sql.paging import after_clause, decode_token, encode_token, keyset_ascending
-from mltrail.tracing.store.sql.search import compile_clause, compile_order_by, needs_regexp
+from mltrail.tracing.store.sql.paging import (
+    after_clause,
+    decode_token,
+    encode_token,
+    keyset_ascending,
+)
+from mltrail.tracing.store.sql.search import (
+    compile_clause,
+    compile_order_by,
+    needs_regexp,
+    tag_driven_params,
+    tag_driven_query,
+    tag_driver,
+)
 from mltrail.tracking.entities import Page
+from mltrail.tracking.search import decode_page_token, encode_page_token
 from mltrail.tracking.store.sql.dialect import execute_rows, insert_ignore, upsert
 from mltrail.tracking.store.sql.errors import translate_errors
 
@@ -63,6 +90,7 @@ _SPAN_COLUMNS = (
     "content",
 )
 _KV_COLUMNS = ("trace_id", "key", "value")
+_TAG_COLUMNS = ("trace_id", "key", "value", "experiment_id", "request_time", "value_digest")
 
 
 def _migrate(db: Database) -> None:
@@ -125,6 +153,10 @@ def _span_row(trace_id: str, span: SpanData) -> tuple[Any, ...]:
     )
 
 
+def _tag_row(trace_id: str, key: str, value: str, experiment_key: int, request_time: int) -> tuple[Any, ...]:
+    return (trace_id, key, value, experiment_key, request_time, value_digest(value))
+
+
 def _info_of(summary: TraceSummary, experiment_id: str) -> TraceInfo:
     return TraceInfo(
         trace_id=summary.trace_id,
@@ -169,6 +201,28 @@ class SqlTraceStore(TraceStore):
             execute_rows(
                 conn, upsert(self._dialect, table, ("trace_id", "key"), ("value",)), _KV_COLUMNS, rows
             )
+
+    def _upsert_tags(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Upsert ``_tag_row`` rows (their trace's experiment never changes, so it is not updated)."""
+        if rows:
+            execute_rows(
+                conn,
+                upsert(
+                    self._dialect, trace_tags, ("trace_id", "key"), ("value", "request_time", "value_digest")
+                ),
+                _TAG_COLUMNS,
+                rows,
+            )
+
+    def _retime_tags(self, conn: Connection, times: Mapping[str, int]) -> None:
+        """Copy new ``request_time`` values of traces onto all their tag rows."""
+        if times:
+            stmt = (
+                sa.update(trace_tags)
+                .where(trace_tags.c.trace_id == sa.bindparam("b_trace_id"))
+                .values(request_time=sa.bindparam("b_time"))
+            )
+            conn.execute(stmt, [{"b_trace_id": t, "b_time": time} for t, time in times.items()])
 
     def _insert_kv_missing(self, conn: Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
         if rows:
@@ -228,6 +282,13 @@ class SqlTraceStore(TraceStore):
             raise NotFoundError(f"Trace with ID '{trace_id}' not found.")
         return infos[trace_id]
 
+    def _allow_regexp(self, conn: Connection) -> None:
+        """Give a SQLite connection the ``regexp`` function that RLIKE compiles to."""
+        if self._dialect == "sqlite":
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.create_function("regexp", 2, _regexp, deterministic=True)
+
     # -- writes ------------------------------------------------------------------------------
 
     @translate_errors
@@ -249,6 +310,7 @@ class SqlTraceStore(TraceStore):
             tag_rows: list[tuple[Any, ...]] = []
             meta_rows: list[tuple[Any, ...]] = []
             new_meta_rows: list[tuple[Any, ...]] = []
+            retimed: dict[str, int] = {}
             fresh: dict[str, TraceInfo] = {}
             for trace_id, trace_spans in grouped.items():
                 row = existing_rows.get(trace_id)
@@ -272,10 +334,18 @@ class SqlTraceStore(TraceStore):
                 summary = summarize(trace_id, trace_spans, existing, artifact_root=root, run_id=run_id)
                 if existing is None:
                     fresh[trace_id] = _info_of(summary, str(experiment_key))
+                tag_time = summary.request_time
                 if existing is None or not existing.finalized:
                     info_rows.append(_info_row(summary, experiment_key, None))
+                    if existing is not None and existing.request_time != summary.request_time:
+                        retimed[trace_id] = summary.request_time
+                else:
+                    tag_time = existing.request_time  # a finalized trace keeps its info
                 span_rows.extend(_span_row(trace_id, s) for s in trace_spans)
-                tag_rows.extend((trace_id, key, value) for key, value in summary.tags.items())
+                tag_rows.extend(
+                    _tag_row(trace_id, key, value, experiment_key, tag_time)
+                    for key, value in summary.tags.items()
+                )
                 target = meta_rows
                 for key, value in summary.metadata.items():
                     (new_meta_rows if key == k.META_SCHEMA_VERSION else target).append((trace_id, key, value))
@@ -293,7 +363,8 @@ class SqlTraceStore(TraceStore):
                     _SPAN_COLUMNS,
                     list(chunk),
                 )
-            self._upsert_kv(conn, trace_tags, tag_rows)
+            self._retime_tags(conn, retimed)
+            self._upsert_tags(conn, tag_rows)
             self._upsert_kv(conn, trace_request_metadata, meta_rows)
             self._insert_kv_missing(conn, trace_request_metadata, new_meta_rows)
             # New traces hold exactly what was just written; only extended ones are read back.
@@ -346,8 +417,165 @@ class SqlTraceStore(TraceStore):
             tags[k.TAG_SPANS_LOCATION] = k.SPANS_LOCATION_TRACKING_STORE
             tags[k.TAG_ARTIFACT_LOCATION] = f"{root.rstrip('/')}/traces/{trace_id}/artifacts"
             self._upsert_kv(conn, trace_request_metadata, [(trace_id, key, v) for key, v in metadata.items()])
-            self._upsert_kv(conn, trace_tags, [(trace_id, key, v) for key, v in tags.items()])
+            if existing is not None and int(existing[2]) != info.request_time:
+                self._retime_tags(conn, {trace_id: info.request_time})
+            self._upsert_tags(
+                conn,
+                [_tag_row(trace_id, key, v, experiment_key, info.request_time) for key, v in tags.items()],
+            )
             return self._require_infos(conn, trace_id)
+
+    @translate_errors
+    def start_trace_v2(
+        self,
+        experiment_id: str,
+        timestamp_ms: int,
+        request_metadata: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> TraceInfo:
+        """Create an IN_PROGRESS trace with a new id (see :meth:`TraceStore.start_trace_v2`)."""
+        experiment_key = _experiment_key(experiment_id)
+        trace_id = f"tr-{uuid.uuid4().hex}"
+        with self._db.write() as conn:
+            root = self._artifact_root(conn, experiment_id)
+            conn.execute(
+                sa.insert(trace_info).values(
+                    trace_id=trace_id,
+                    experiment_id=experiment_key,
+                    request_time=timestamp_ms,
+                    state=TraceState.IN_PROGRESS.value,
+                )
+            )
+            metadata = [
+                (trace_id, key, truncate(v, k.METADATA_VALUE_MAX_CHARS))
+                for key, v in request_metadata.items()
+            ]
+            self._upsert_kv(conn, trace_request_metadata, metadata)
+            given = {
+                key[: k.TAG_KEY_MAX_CHARS]: truncate(v, k.TAG_VALUE_MAX_CHARS) for key, v in tags.items()
+            }
+            # No spans-location tag: a V2 client uploads the spans to the artifact location.
+            given[k.TAG_ARTIFACT_LOCATION] = f"{root.rstrip('/')}/traces/{trace_id}/artifacts"
+            self._upsert_tags(
+                conn, [_tag_row(trace_id, key, v, experiment_key, timestamp_ms) for key, v in given.items()]
+            )
+            return self._require_infos(conn, trace_id)
+
+    @translate_errors
+    def end_trace_v2(
+        self,
+        trace_id: str,
+        timestamp_ms: int,
+        state: TraceState,
+        request_metadata: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> TraceInfo:
+        """Complete a trace (see :meth:`TraceStore.end_trace_v2`)."""
+        with self._db.write() as conn:
+            row = self._existing(conn, [trace_id]).get(trace_id)
+            if row is None:
+                raise NotFoundError(f"Trace with ID '{trace_id}' not found.")
+            experiment_key, request_time = int(row[1]), int(row[2])
+            conn.execute(
+                sa.update(trace_info)
+                .where(trace_info.c.trace_id == trace_id)
+                .values(execution_duration=max(0, timestamp_ms - request_time), state=state.value)
+            )
+            metadata = [
+                (trace_id, key, truncate(v, k.METADATA_VALUE_MAX_CHARS))
+                for key, v in request_metadata.items()
+            ]
+            self._upsert_kv(conn, trace_request_metadata, metadata)
+            self._upsert_tags(
+                conn,
+                [
+                    _tag_row(
+                        trace_id,
+                        key[: k.TAG_KEY_MAX_CHARS],
+                        truncate(v, k.TAG_VALUE_MAX_CHARS),
+                        experiment_key,
+                        request_time,
+                    )
+                    for key, v in tags.items()
+                ],
+            )
+            return self._require_infos(conn, trace_id)
+
+    @translate_errors
+    def calculate_filter_correlation(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string1: str,
+        filter_string2: str,
+        base_filter: str | None = None,
+    ) -> FilterCorrelation:
+        """Counts and NPMI of two filters (see :meth:`TraceStore.calculate_filter_correlation`)."""
+        for name, text in (("filter_string1", filter_string1), ("filter_string2", filter_string2)):
+            if not text or not text.strip():
+                raise InvalidArgumentError(f"Missing value for required parameter '{name}'.")
+        keys = [_experiment_key(e) for e in experiment_ids]
+        if not keys:
+            raise InvalidArgumentError("Missing value for required parameter 'experiment_ids'.")
+
+        def within(*filters: str) -> str:
+            # The grammar is AND-only, so "both filters" is the two joined with AND.
+            return " AND ".join(f for f in (base_filter, *filters) if f and f.strip())
+
+        with self._db.read() as conn:
+            self._allow_regexp(conn)
+            total = analytics.count_matching(conn, keys, within())
+            first = analytics.count_matching(conn, keys, within(filter_string1))
+            second = analytics.count_matching(conn, keys, within(filter_string2))
+            joint = analytics.count_matching(conn, keys, within(filter_string1, filter_string2))
+        plain, smoothed = npmi(joint, first, second, total)
+        return FilterCorrelation(plain, smoothed, first, second, joint, total)
+
+    @translate_errors
+    def query_trace_metrics(
+        self,
+        experiment_ids: Sequence[str],
+        view_type: ViewType,
+        metric_name: str,
+        aggregations: Sequence[Aggregation],
+        *,
+        dimensions: Sequence[str] = (),
+        filters: Sequence[str] = (),
+        time_interval_seconds: int | None = None,
+        start_time_ms: int | None = None,
+        end_time_ms: int | None = None,
+        max_results: int = QUERY_TRACE_METRICS_MAX_RESULTS_DEFAULT,
+        page_token: str | None = None,
+    ) -> Page[MetricPoint]:
+        """Aggregate a trace, span or assessment metric (see :meth:`TraceStore.query_trace_metrics`)."""
+        check_metric_query(view_type, metric_name, aggregations, dimensions)
+        if time_interval_seconds is not None and time_interval_seconds <= 0:
+            raise InvalidArgumentError("time_interval_seconds must be a positive integer")
+        if time_interval_seconds and (start_time_ms is None or end_time_ms is None):
+            raise InvalidArgumentError(
+                "start_time_ms and end_time_ms are required if time_interval_seconds is set"
+            )
+        if max_results <= 0:
+            raise InvalidArgumentError("max_results must be a positive integer")
+        keys = [_experiment_key(e) for e in experiment_ids]
+        if not keys:
+            raise InvalidArgumentError("Missing value for required parameter 'experiment_ids'.")
+        offset = decode_page_token(page_token)
+        with self._db.read() as conn:
+            points = analytics.query_metrics(
+                conn,
+                keys,
+                view_type,
+                metric_name,
+                aggregations,
+                dimensions,
+                filters,
+                time_interval_seconds,
+                start_time_ms,
+                end_time_ms,
+            )
+        end = offset + max_results
+        token = encode_page_token(end) if end < len(points) else None
+        return Page(points[offset:end], token)
 
     @translate_errors
     def delete_traces(
@@ -410,9 +638,11 @@ class SqlTraceStore(TraceStore):
                 f"Tag key must be 1 to {k.TAG_KEY_MAX_CHARS} characters, got '{key[:300]}'"
             )
         with self._db.write() as conn:
-            if not self._existing(conn, [trace_id]):
+            row = self._existing(conn, [trace_id]).get(trace_id)
+            if row is None:
                 raise NotFoundError(f"Trace with ID '{trace_id}' not found.")
-            self._upsert_kv(conn, trace_tags, [(trace_id, key, truncate(value, k.TAG_VALUE_MAX_CHARS))])
+            value = truncate(value, k.TAG_VALUE_MAX_CHARS)
+            self._upsert_tags(conn, [_tag_row(trace_id, key, value, int(row[1]), int(row[2]))])
 
     @translate_errors
     def delete_trace_tag(self, trace_id: str, key: str) -> None:
@@ -523,24 +753,30 @@ class SqlTraceStore(TraceStore):
         check_max_results(max_results)
         clauses = parse_trace_filter(filter_string)
         order_keys = parse_trace_order_by(order_by)
-        order = compile_order_by(order_keys)
         offset, cursor = decode_token(page_token)
         ascending = keyset_ascending(order_keys)
         keys = [_experiment_key(e) for e in experiment_ids]
         if not keys:
             return Page([])
-        conditions = [trace_info.c.experiment_id.in_(keys), *(compile_clause(c) for c in clauses)]
-        if ascending is not None and cursor is not None:
-            conditions.append(after_clause(cursor, ascending))
-        query = sa.select(*trace_info.c).where(*conditions).order_by(*order).limit(max_results + 1)
-        if ascending is None or cursor is None:
-            query = query.offset(offset)
+        driver = tag_driver(clauses) if ascending is not None else None
+        params: dict[str, Any] = {}
+        if ascending is not None and driver is not None:
+            query = tag_driven_query(ascending, cursor is not None)
+            if driver.rest:
+                query = query.where(*(compile_clause(c) for c in driver.rest))
+            params = tag_driven_params(driver, keys, cursor, max_results + 1, 0 if cursor else offset)
+        else:
+            conditions = [trace_info.c.experiment_id.in_(keys), *(compile_clause(c) for c in clauses)]
+            if ascending is not None and cursor is not None:
+                conditions.append(after_clause(cursor, ascending))
+            query = sa.select(*trace_info.c).where(*conditions).order_by(*compile_order_by(order_keys))
+            query = query.limit(max_results + 1)
+            if ascending is None or cursor is None:
+                query = query.offset(offset)
         with self._db.read() as conn:
-            if self._dialect == "sqlite" and needs_regexp(clauses):
-                raw = conn.connection.dbapi_connection
-                assert raw is not None
-                raw.create_function("regexp", 2, _regexp, deterministic=True)
-            found = list(conn.execute(query))
+            if needs_regexp(clauses):
+                self._allow_regexp(conn)
+            found = conn.execute(query, params).all()
             page_rows = {row.trace_id: row for row in found[:max_results]}
             page_ids = list(page_rows)
             infos = load_infos(conn, page_ids, page_rows)
