@@ -168,6 +168,28 @@ def test_trace_artifact_spans_and_attachments(app: App) -> None:
     assert got.headers["content-type"] == "application/octet-stream"
     assert got.headers["content-disposition"].startswith("attachment")
 
+    # Real image and audio bytes keep their type (the UI shows them inline); markup never does.
+    kinds = {
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR": "image/png",
+        b"RIFF\x24\x00\x00\x00WAVEfmt ": "audio/wav",
+        b"<html><script>alert(1)</script></html>": "application/octet-stream",
+        b"RIFF\x24\x00\x00\x00<svg": "application/octet-stream",
+    }
+    for body, media_type in kinds.items():
+        kind_id = str(uuid.uuid4())
+        app.client.put(
+            f"/api/2.0/mlflow-artifacts/artifacts/{app.experiment_id}/traces/{app.trace_id}/artifacts/"
+            f"attachments/{kind_id}",
+            content=body,
+        ).raise_for_status()
+        served = app.client.get(
+            "/ajax-api/3.0/mlflow/get-trace-artifact", params={"request_id": app.trace_id, "path": kind_id}
+        )
+        assert served.content == body
+        assert served.headers["content-type"] == media_type, body
+        assert served.headers["x-content-type-options"] == "nosniff"
+        assert served.headers["content-security-policy"] == "sandbox"
+
     for bad in ("../../../etc/passwd", "a/b", "..", "%2e%2e"):
         response = app.client.get(
             "/ajax-api/2.0/mlflow/get-trace-artifact", params={"request_id": app.trace_id, "path": bad}

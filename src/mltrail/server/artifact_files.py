@@ -25,6 +25,7 @@ __all__ = [
     "download_headers",
     "file_location",
     "open_file",
+    "sniff_media_type",
     "stream_chunks",
 ]
 
@@ -114,3 +115,36 @@ def file_location(context: ServerContext, artifact_uri: str, rel: str) -> tuple[
     if proxied is None:
         return direct_repository(context, artifact_uri), rel
     return context.destination, canonical_relpath(join_uri(proxied, rel)) if proxied else rel
+
+
+# Formats a browser shows but never executes, recognised by their leading bytes. Anything else
+# stays application/octet-stream, so stored bytes can never become a document on this origin.
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (0, b"\xff\xd8\xff", "image/jpeg"),
+    (0, b"GIF87a", "image/gif"),
+    (0, b"GIF89a", "image/gif"),
+    (8, b"WEBP", "image/webp"),
+    (8, b"WAVE", "audio/wav"),
+    (0, b"ID3", "audio/mpeg"),
+    (0, b"\xff\xfb", "audio/mpeg"),
+    (0, b"\xff\xf3", "audio/mpeg"),
+    (0, b"OggS", "audio/ogg"),
+    (0, b"fLaC", "audio/flac"),
+    (4, b"ftyp", "video/mp4"),
+    (0, b"%PDF-", "application/pdf"),
+)
+
+
+def sniff_media_type(head: bytes) -> str:
+    """The media type of an image, audio, video or PDF file from its first bytes.
+
+    For stored blobs without a trustworthy name (trace attachments): only formats a browser
+    displays inline are recognised; everything else is ``application/octet-stream``.
+    """
+    for offset, magic, media_type in _SIGNATURES:
+        if head[offset : offset + len(magic)] == magic:
+            if magic in (b"WEBP", b"WAVE") and not head.startswith(b"RIFF"):
+                continue
+            return media_type
+    return "application/octet-stream"

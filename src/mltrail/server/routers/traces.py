@@ -21,7 +21,7 @@ from starlette.responses import Response, StreamingResponse
 
 from mltrail.artifacts.paths import canonical_relpath
 from mltrail.errors import InvalidArgumentError, MltrailError, NotFoundError
-from mltrail.server.artifact_files import direct_repository, open_file, stream_chunks
+from mltrail.server.artifact_files import direct_repository, open_file, sniff_media_type, stream_chunks
 from mltrail.server.deps import ContextDep, ServerContext, json_response, request_fields
 from mltrail.server.parsing import Field, Kind, Message, check_content_type
 from mltrail.server.permissions import Access, PermissionDeclaration, ResourceKind
@@ -471,15 +471,17 @@ async def get_trace_artifact(
     rel = canonical_relpath(f"attachments/{attachment}")
     info = await anyio.to_thread.run_sync(context.traces.get_trace_info, trace_id)
     head, rest = await anyio.to_thread.run_sync(_artifact_bytes, context, info, rel)
+    # Images and audio keep their real type so the UI can show them inline; the sandbox policy
+    # and nosniff keep any other stored bytes from running as a page of this origin.
+    media_type = sniff_media_type(head[0] if head else b"")
     headers = {
         "Content-Disposition": f'attachment; filename="{attachment}"',
         "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
     }
     if rest is None:
-        return Response(b"".join(head), media_type="application/octet-stream", headers=headers)
-    return StreamingResponse(
-        stream_chunks(head, rest), media_type="application/octet-stream", headers=headers
-    )
+        return Response(b"".join(head), media_type=media_type, headers=headers)
+    return StreamingResponse(stream_chunks(head, rest), media_type=media_type, headers=headers)
 
 
 # -- start trace and per-trace routes ----------------------------------------------------------
