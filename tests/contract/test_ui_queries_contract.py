@@ -311,3 +311,17 @@ def test_experiment_columns(tracking_store: TrackingStore) -> None:
     tracking_store.delete_run(run)
     assert tracking_store.get_experiment_columns([other]).params == []
     assert tracking_store.get_experiment_columns([]).params == []
+
+
+def test_series_follow_points_logged_after_a_read(tracking_store: TrackingStore) -> None:
+    # A reduced series may be remembered between reads; a point added later must still show.
+    exp_id = new_experiment(tracking_store)
+    run_id = _noisy_run(tracking_store, exp_id, seed=7)
+    before = tracking_store.get_metric_series([run_id], ["loss"], 100)[0]
+    assert before.downsampled
+    assert _shape(tracking_store.get_metric_series([run_id], ["loss"], 100)) == _shape([before])
+    tracking_store.log_batch(run_id, metrics=[Metric("loss", 1e6, 12_000, 750)])
+    after = tracking_store.get_metric_series([run_id], ["loss"], 100)[0]
+    assert after.total_points == before.total_points + 1
+    assert 1e6 in {p.value for p in after.points}
+    assert _shape([after]) != _shape([before])

@@ -89,6 +89,7 @@ class SqlTrackingStore(LoggedModelMethods, TrackingStore):
     def __init__(self, db_uri: str, default_artifact_root: str, *, truncate_long_values: bool = True) -> None:
         self._db = get_database(db_uri)
         self._dialect = self._db.dialect
+        self._series_cache = ui_queries.SeriesCache()
         self.default_artifact_root = default_artifact_root
         self.truncate_long_values = truncate_long_values
         self._init()
@@ -356,7 +357,9 @@ class SqlTrackingStore(LoggedModelMethods, TrackingStore):
     ) -> list[MetricSeries]:
         runs, keys = check_series_request(run_ids, metric_keys, max_points, x_axis)
         with self._db.read() as conn:
-            return ui_queries.metric_series(conn, self._dialect, runs, keys, max_points, x_axis, x_min, x_max)
+            return ui_queries.metric_series(
+                conn, self._dialect, runs, keys, max_points, x_axis, x_min, x_max, self._series_cache
+            )
 
     @translate_errors
     def count_runs(

@@ -9,6 +9,9 @@ with the heavy part in SQL:
   :mod:`mltrail.tracking.downsample`), the earliest x holding each extreme, and the other
   coordinate of those points and of the series' ends. Python only assembles the ~1000 rows.
   Shorter series are read whole, one statement per run.
+* A reduced series is remembered (:class:`SeriesCache`) under its count and x range, which the
+  first statement reads anyway: stored points are only ever added (a purge removes the run), so
+  an unchanged count means unchanged points and a chart reopened costs one statement.
 * Groups and counts reuse the conditions of ``search_runs`` (same filter grammar and errors);
   metric aggregates come from ``latest_metrics`` in one grouped join.
 """
@@ -16,6 +19,8 @@ with the heavy part in SQL:
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,7 +54,7 @@ from mltrail.tracking.ui_views import (
     mean_of,
 )
 
-__all__ = ["count_runs", "experiment_columns", "group_runs", "metric_series"]
+__all__ = ["SeriesCache", "count_runs", "experiment_columns", "group_runs", "metric_series"]
 
 _M, _R, _LM, _P, _T = schema.metrics, schema.runs, schema.latest_metrics, schema.params, schema.tags
 # Bucket arithmetic needs x - lo to fit a signed 64-bit integer; wider series are reduced in memory.
@@ -197,6 +202,39 @@ def _downsampled(
     return select_points(buckets, (first, last), max_points, x_axis)
 
 
+_CacheKey = tuple[str, str, str, int, int | None, int | None, int, int, int]
+
+
+class SeriesCache:
+    """Reduced series already computed, least recently used dropped first; thread-safe.
+
+    Args:
+        capacity: How many series to keep (each at most ``max_points`` points).
+    """
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[_CacheKey, tuple[SeriesPoint, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: _CacheKey) -> list[SeriesPoint] | None:
+        """The points stored under ``key``, or None."""
+        with self._lock:
+            points = self._items.get(key)
+            if points is None:
+                return None
+            self._items.move_to_end(key)
+            return list(points)
+
+    def put(self, key: _CacheKey, points: Sequence[SeriesPoint]) -> None:
+        """Remember ``points`` under ``key``."""
+        with self._lock:
+            self._items[key] = tuple(points)
+            self._items.move_to_end(key)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+
 def metric_series(
     conn: Connection,
     dialect: str,
@@ -206,6 +244,7 @@ def metric_series(
     x_axis: XAxis,
     x_min: int | None,
     x_max: int | None,
+    cache: SeriesCache | None = None,
 ) -> list[MetricSeries]:
     """Series of every (run, key), in order; arguments already checked and deduplicated."""
     run_keys = _run_keys(conn, run_ids)
@@ -235,7 +274,12 @@ def metric_series(
                 every = _all_points(conn, run_key, [key], x_axis, x_min, x_max)[key]
                 out.append(MetricSeries(run_id, key, n, True, downsample(every, max_points, x_axis)[0]))
             else:
-                reduced = _downsampled(conn, dialect, run_key, key, x_axis, lo, hi, max_points)
+                cache_key = (run_id, key, x_axis, max_points, x_min, x_max, n, lo, hi)
+                reduced = cache.get(cache_key) if cache is not None else None
+                if reduced is None:
+                    reduced = _downsampled(conn, dialect, run_key, key, x_axis, lo, hi, max_points)
+                    if cache is not None:
+                        cache.put(cache_key, reduced)
                 out.append(MetricSeries(run_id, key, n, True, reduced))
     return out
 

@@ -155,8 +155,12 @@ export function createMetricChart({ runs, keys, availableKeys = null, options, c
     loading = true;
     try {
       const [lo, hi] = state.range || [undefined, undefined];
-      const series = await fetchSeries({ runIds: runs.map((r) => r.id), keys: state.keys, maxPoints: maxPoints(),
+      const pending = fetchSeries({ runIds: runs.map((r) => r.id), keys: state.keys, maxPoints: maxPoints(),
         xAxis: apiAxis(), xMin: lo, xMax: hi, signal: inflight.signal });
+      // plotly.js takes the main thread for about a second while it is evaluated: start it only
+      // once the series request is on its way, so the server works on the series meanwhile.
+      loadPlotly().catch(() => {});
+      const series = await pending;
       if (gen !== generation || destroyed) return;
       state.series = series;
       await draw(gen);
@@ -286,8 +290,6 @@ export function createMetricChart({ runs, keys, availableKeys = null, options, c
     refetchRange();
   }
 
-  // Start fetching plotly.js now so that it downloads while the series are fetched.
-  loadPlotly().catch(() => {});
   const stopTheme = onThemeChange(() => { if (plotted) draw(); });
   const observer = new IntersectionObserver((entries) => {
     if (entries.some((e) => e.isIntersecting) && !started) {

@@ -7,7 +7,6 @@ import { ensureStyles } from "../components/styles.js";
 import { renderOverview } from "../run/overview.js";
 import { renderMetricsTab } from "../run/metrics.js";
 import { renderArtifactsTab } from "../run/artifacts.js";
-import { loadPlotly } from "../charts/plotly.js";
 
 const POLL_MS = 3000;
 const TABS = ["overview", "metrics", "artifacts"];
@@ -39,8 +38,6 @@ function runModel(runId, signal) {
 export async function render(ctx) {
   const { root, params, query, signal } = ctx;
   const runId = params.runId;
-  // The charts tab needs plotly.js: fetch it while the run loads.
-  if (query.get("tab") === "metrics") loadPlotly().catch(() => {});
   const model = runModel(runId, signal);
   let run;
   try {
