@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run test test-fast check lint typecheck format bench clean
+.PHONY: install browsers run test test-fast check lint typecheck format bench clean
 
 install: $(STAMP)
 
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The browser tests (tests/ui) drive Debian's Chromium; install it when it is missing.
+browsers:
+	@command -v chromium >/dev/null || (apt-get install -y chromium || (apt-get update && apt-get install -y chromium))
 
 run: install
 	$(VENV)/bin/mltrail server
@@ -33,11 +37,11 @@ format: install
 	$(VENV)/bin/ruff check --fix src tests bench examples
 
 # The fast inner loop: unit tests and the SQLite contract suite.
-test-fast: install
+test-fast: install browsers
 	$(PY) -m pytest -q -m "not postgres and not mysql and not integration and not slow" -n $(PYTEST_WORKERS)
 
 # Everything CI runs: static checks, then every test tier.
-test: check
+test: check browsers
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
 
 bench: install
