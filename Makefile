@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: install browsers run test test-fast check lint typecheck format bench clean
+.PHONY: install browsers run test test-fast test-ui check lint typecheck format bench clean
 
 install: $(STAMP)
 
@@ -36,9 +36,13 @@ format: install
 	$(VENV)/bin/ruff format src tests bench examples
 	$(VENV)/bin/ruff check --fix src tests bench examples
 
-# The fast inner loop: unit tests and the SQLite contract suite.
-test-fast: install browsers
-	$(PY) -m pytest -q -m "not postgres and not mysql and not integration and not slow" -n $(PYTEST_WORKERS)
+# The fast inner loop: unit tests and the SQLite contract suite (the browser tests are left out).
+test-fast: install
+	$(PY) -m pytest -q -m "not postgres and not mysql and not integration and not slow and not ui" -n $(PYTEST_WORKERS)
+
+# The web UI in headless Chromium.
+test-ui: install browsers
+	$(PY) -m pytest -q tests/ui -n $(PYTEST_WORKERS)
 
 # Everything CI runs: static checks, then every test tier.
 test: check browsers

@@ -16,7 +16,7 @@ import pytest
 from tests.support.databases import drop_templates
 
 _TESTS_DIR = Path(__file__).parent
-_DIRECTORY_MARKERS = {"integration": "integration"}
+_DIRECTORY_MARKERS = {"integration": "integration", "ui": "ui"}
 
 
 @pytest.fixture(scope="session", autouse=True)
