@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-OUTPUT_DIR = Path(os.environ.get("MLTRAIL_TEST_OUTPUT", Path(__file__).resolve().parents[2] / "test-output")) / "ui"
+_DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+OUTPUT_DIR = Path(os.environ.get("MLTRAIL_TEST_OUTPUT", _DEFAULT_OUTPUT)) / "ui"
 # Expected failures the pages report on purpose (e.g. a 404 when a test opens a missing run).
 _ALLOWED_CONSOLE = re.compile(r"Failed to load resource: the server responded with a status of 4\d\d")
 
@@ -145,8 +145,3 @@ def page(
     assert not watch.external_requests, f"requests outside the server's origin: {watch.external_requests}"
     assert not watch.page_errors, f"uncaught script errors: {watch.page_errors}"
     assert not watch.console_errors, f"console errors: {watch.console_errors}"
-
-
-def chromium_available() -> bool:
-    """Whether the browser the tests drive is installed."""
-    return shutil.which("chromium") is not None or Path(CHROMIUM).exists()
