@@ -135,6 +135,7 @@ function setupTheme() {
     sync();
     window.dispatchEvent(new CustomEvent("mltrail:theme", { detail: next }));
   });
+  window.addEventListener("mltrail:theme", sync);
   sync();
 }
 
