@@ -23,6 +23,7 @@ from mltrail.errors import InvalidArgumentError
 from mltrail.tracking.wire import decode_double, loads
 
 __all__ = [
+    "NOT_PLAIN",
     "Field",
     "Kind",
     "Message",
@@ -52,10 +53,23 @@ class Kind(enum.Enum):
 
 @dataclass(frozen=True)
 class Message:
-    """A request (or nested) message: its name and fields."""
+    """A request (or nested) message: its name and fields.
+
+    Args:
+        name: The proto message name.
+        fields: Its fields.
+        build: For a nested message: turns the parsed fields of each item into the object the
+            endpoint works with (an entity, say), so items need no second pass.
+        shortcut: For a nested message with ``build``: parses and builds one item in a single
+            step when it has the plain shape clients send, returning :data:`NOT_PLAIN` for
+            anything else (which then takes the general parser). It must give exactly what
+            ``build`` gives for the parsed item.
+    """
 
     name: str
     fields: tuple[Field, ...]
+    build: Callable[[dict[str, Any]], Any] | None = None
+    shortcut: Callable[[Any], Any] | None = None
     _lookup: dict[str, Field] = field(init=False, repr=False, compare=False)
     required: tuple[Field, ...] = field(init=False, repr=False, compare=False)
     _plain: dict[str, _Converter] = field(init=False, repr=False, compare=False)
@@ -203,46 +217,57 @@ def _value(f: Field, value: Any) -> Any:
         if not isinstance(value, Mapping):
             raise _FieldError(value, "an object")
         assert f.message is not None
-        return _parse(value, f.message)
+        parsed = _parse(value, f.message)
+        build = f.message.build
+        return parsed if build is None else build(parsed)
     return _scalar(f, value)
 
 
 # The plain path: requests as MLflow's clients send them (snake_case names, values of the exact
 # JSON type) are parsed by one converter per field, with no per-field dispatch on the kind. Any
-# other value makes the converter answer _NOT_PLAIN and the whole request is parsed again by
+# other value makes the converter answer NOT_PLAIN and the whole request is parsed again by
 # _parse, which implements every rule and builds the error messages; both give the same result.
-_NOT_PLAIN: Any = object()
+NOT_PLAIN: Any = object()
+"""What a plain-path converter (or a message's ``shortcut``) returns for a value it does not take."""
 _Converter = Callable[[Any], Any]
 
 
 def _plain_string(value: Any) -> Any:
-    return value if type(value) is str else _NOT_PLAIN
+    return value if type(value) is str else NOT_PLAIN
 
 
 def _plain_double(value: Any) -> Any:
     kind = type(value)
     if kind is float:
         return value
-    return float(value) if kind is int else _NOT_PLAIN
+    return float(value) if kind is int else NOT_PLAIN
 
 
 def _plain_integer(low: int, high: int) -> _Converter:
     def convert(value: Any) -> Any:
-        return value if type(value) is int and low <= value <= high else _NOT_PLAIN
+        return value if type(value) is int and low <= value <= high else NOT_PLAIN
 
     return convert
 
 
 def _not_plain(value: Any) -> Any:
-    return _NOT_PLAIN
+    return NOT_PLAIN
 
 
 def _plain_message(message: Message) -> _Converter:
+    build, shortcut = message.build, message.shortcut
+
     def convert(value: Any) -> Any:
+        if shortcut is not None:
+            done = shortcut(value)
+            if done is not NOT_PLAIN:
+                return done
         if type(value) is not dict:
-            return _NOT_PLAIN
+            return NOT_PLAIN
         parsed = _parse_plain(value, message)
-        return _NOT_PLAIN if parsed is None else parsed
+        if parsed is None:
+            return NOT_PLAIN
+        return parsed if build is None else build(parsed)
 
     return convert
 
@@ -250,9 +275,13 @@ def _plain_message(message: Message) -> _Converter:
 def _plain_repeated(item: _Converter) -> _Converter:
     def convert(value: Any) -> Any:
         if type(value) is not list:
-            return _NOT_PLAIN
+            return NOT_PLAIN
         items = [item(v) for v in value]
-        return _NOT_PLAIN if _NOT_PLAIN in items else items
+        # An identity scan: ``in`` would call each built item's __eq__.
+        for parsed in items:
+            if parsed is NOT_PLAIN:
+                return NOT_PLAIN
+        return items
 
     return convert
 
@@ -288,7 +317,7 @@ def _parse_plain(obj: dict[str, Any], message: Message) -> dict[str, Any] | None
         if value is None:
             continue
         parsed = convert(value)
-        if parsed is _NOT_PLAIN:
+        if parsed is NOT_PLAIN:
             return None
         result[key] = parsed
     for f in message.required:

@@ -16,7 +16,7 @@ from mltrail.server.routers._messages import int32, int64, repeated_string, stri
 from mltrail.server.routers.runs import run_id_of
 from mltrail.server.routing import AJAX_TRACKING_PREFIX, rpc
 from mltrail.tracking.entities import Metric
-from mltrail.tracking.wire import metric_to_dict
+from mltrail.tracking.wire import encode_double, metric_to_dict
 
 __all__ = ["router"]
 
@@ -91,6 +91,28 @@ def _metrics_body(points: list[Metric], *, with_run_id: bool, token: str | None 
     return body
 
 
+def _point_dicts(
+    key: str, points: list[tuple[float, int, int]], run_id: str | None = None
+) -> list[dict[str, Any]]:
+    """``Metric`` messages of one metric's bare points (the same JSON as ``metric_to_dict``)."""
+    # value - value is 0.0 exactly for finite values; NaN and ±inf go through encode_double.
+    if run_id is None:
+        return [
+            {"key": key, "value": v if v - v == 0.0 else encode_double(v), "timestamp": ts, "step": step}
+            for v, ts, step in points
+        ]
+    return [
+        {
+            "key": key,
+            "value": v if v - v == 0.0 else encode_double(v),
+            "timestamp": ts,
+            "step": step,
+            "run_id": run_id,
+        }
+        for v, ts, step in points
+    ]
+
+
 @rpc(
     router,
     "metrics/get-history",
@@ -106,10 +128,17 @@ def get_metric_history(
         raise InvalidArgumentError(
             f"Invalid value {max_results} for parameter 'max_results' supplied: must be positive."
         )
-    page = store.get_metric_history(
-        run_id_of(req), req["metric_key"], max_results=max_results, page_token=req.get("page_token") or None
-    )
-    return json_response(_metrics_body(page.items, with_run_id=False, token=page.next_page_token))
+    run_id, key, token = run_id_of(req), req["metric_key"], req.get("page_token") or None
+    points = store.get_metric_history_points(run_id, key, max_results=max_results, page_token=token)
+    if points is None:
+        page = store.get_metric_history(run_id, key, max_results=max_results, page_token=token)
+        return json_response(_metrics_body(page.items, with_run_id=False, token=page.next_page_token))
+    body: dict[str, Any] = {}
+    if points.items:
+        body["metrics"] = _point_dicts(key, points.items)
+    if points.next_page_token:
+        body["next_page_token"] = points.next_page_token
+    return json_response(body)
 
 
 @rpc(
@@ -158,10 +187,15 @@ def get_metric_history_bulk(
         raise InvalidArgumentError(
             f"max_results must be between 1 and {MAX_BULK_RESULTS}, got {max_results}."
         )
-    points: list[Metric] = []
+    key = req["metric_key"]
+    out: list[dict[str, Any]] = []
     for run_id in run_ids:
-        if len(points) >= max_results:
+        if len(out) >= max_results:
             break
-        history = store.get_metric_history(run_id, req["metric_key"])
-        points.extend(dataclasses.replace(m, run_id=run_id) for m in history.items)
-    return json_response(_metrics_body(points[:max_results], with_run_id=True))
+        bare = store.get_metric_history_points(run_id, key)
+        if bare is not None:
+            out.extend(_point_dicts(key, bare.items, run_id))
+        else:
+            history = store.get_metric_history(run_id, key)
+            out.extend(_metric_dicts([dataclasses.replace(m, run_id=run_id) for m in history.items], True))
+    return json_response({"metrics": out[:max_results]} if out else {})

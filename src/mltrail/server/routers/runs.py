@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from mltrail.errors import InvalidArgumentError
 from mltrail.server.deps import StoreDep, json_response, request_fields
-from mltrail.server.parsing import Field, Kind, Message, required_message
+from mltrail.server.parsing import NOT_PLAIN, Field, Kind, Message, required_message
 from mltrail.server.permissions import Access, PermissionDeclaration, ResourceKind
 from mltrail.server.routers._messages import (
     KEY_VALUE,
@@ -48,18 +48,57 @@ _MODEL_JSON_KEYS = ("artifact_path", "flavors", "utc_time_created", "run_id")
 _RUN_ID = string("run_id")
 _RUN_UUID = string("run_uuid")
 
-METRIC = Message(
-    "Metric",
-    (
-        string("key", required=True),
-        Field("value", Kind.DOUBLE, required=True),
-        int64("timestamp", required=True),
-        int64("step"),
-        string("model_id"),
-        string("dataset_name"),
-        string("dataset_digest"),
-    ),
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_PLAIN_METRIC_NAMES = frozenset(("key", "value", "timestamp", "step"))
+
+
+def metric_of(item: dict[str, Any]) -> Metric:
+    """A ``Metric`` from a parsed ``Metric`` message."""
+    return Metric(
+        key=item["key"],
+        value=item["value"],
+        timestamp=item["timestamp"],
+        step=item.get("step", 0),
+        dataset_name=item.get("dataset_name") or None,
+        dataset_digest=item.get("dataset_digest") or None,
+        model_id=item.get("model_id") or None,
+    )
+
+
+def _plain_metric(item: Any) -> Any:
+    """``metric_of`` of a metric as clients send it (key, value, timestamp and step, of their
+    exact JSON types), in one step; anything else is left to the general parser."""
+    if type(item) is dict and item.keys() <= _PLAIN_METRIC_NAMES:
+        key = item.get("key")
+        value = item.get("value")
+        timestamp = item.get("timestamp")
+        step = item.get("step", 0)
+        if (
+            type(key) is str
+            and key
+            and type(timestamp) is int
+            and type(step) is int
+            and _INT64_MIN <= timestamp <= _INT64_MAX
+            and _INT64_MIN <= step <= _INT64_MAX
+        ):
+            if type(value) is float:
+                return Metric(key, value, timestamp, step)
+            if type(value) is int:
+                return Metric(key, float(value), timestamp, step)
+    return NOT_PLAIN
+
+
+METRIC_FIELDS = (
+    string("key", required=True),
+    Field("value", Kind.DOUBLE, required=True),
+    int64("timestamp", required=True),
+    int64("step"),
+    string("model_id"),
+    string("dataset_name"),
+    string("dataset_digest"),
 )
+# Items of log-batch requests parse straight to ``Metric`` entities.
+METRIC = Message("Metric", METRIC_FIELDS, build=metric_of, shortcut=_plain_metric)
 DATASET = Message(
     "Dataset",
     (
@@ -100,7 +139,7 @@ BY_ID = Message("RunById", (string("run_id", required=True),))
 SET_TAG = Message("SetTag", (_RUN_ID, _RUN_UUID, string("key", required=True), string("value")))
 DELETE_TAG = Message("DeleteTag", (string("run_id", required=True), string("key", required=True)))
 LOG_PARAM = Message("LogParam", (_RUN_ID, _RUN_UUID, string("key", required=True), string("value")))
-LOG_METRIC = Message("LogMetric", (_RUN_ID, _RUN_UUID, *METRIC.fields))
+LOG_METRIC = Message("LogMetric", (_RUN_ID, _RUN_UUID, *METRIC_FIELDS))
 LOG_BATCH = Message(
     "LogBatch",
     (
@@ -151,19 +190,6 @@ def run_id_of(req: Fields) -> str:
     if not run_id:
         raise InvalidArgumentError(required_message("run_id"))
     return str(run_id)
-
-
-def metric_of(item: Fields) -> Metric:
-    """A ``Metric`` from a parsed ``Metric`` message."""
-    return Metric(
-        key=item["key"],
-        value=item["value"],
-        timestamp=item["timestamp"],
-        step=item.get("step", 0),
-        dataset_name=item.get("dataset_name") or None,
-        dataset_digest=item.get("dataset_digest") or None,
-        model_id=item.get("model_id") or None,
-    )
 
 
 @rpc(
@@ -250,7 +276,7 @@ def log_batch(req: Annotated[Fields, Depends(request_fields(LOG_BATCH))], store:
     """LogBatch → ``{}`` once every item is stored."""
     store.log_batch(
         req["run_id"],
-        metrics=[metric_of(m) for m in req.get("metrics", ())],
+        metrics=req.get("metrics", ()),
         params=[Param(p["key"], p.get("value", "")) for p in req.get("params", ())],
         tags=[RunTag(t["key"], t.get("value", "")) for t in req.get("tags", ())],
     )

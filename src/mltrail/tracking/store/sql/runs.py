@@ -23,7 +23,7 @@ from mltrail.tracking.entities import (
     RunTag,
 )
 from mltrail.tracking.names import random_run_name
-from mltrail.tracking.store.sql import experiments, metrics
+from mltrail.tracking.store.sql import driver, experiments, metrics
 from mltrail.tracking.store.sql.dialect import upsert
 from mltrail.tracking.store.sql.loading import RUN_COLUMNS, load_runs, to_run_info
 
@@ -37,6 +37,7 @@ __all__ = [
     "get_state",
     "list_deleted",
     "log_batch",
+    "log_metric",
     "purge",
     "require_active",
     "restore",
@@ -72,10 +73,11 @@ class RunState(NamedTuple):
 
 def get_state(conn: Connection, run_id: str) -> RunState:
     """The lifecycle stage, experiment and surrogate key of a run; ``NotFoundError`` if unknown."""
-    row = conn.execute(_Q_STATE, {"run_id": run_id}).first()
+    # On every write path: read through the driver cursor, as SQLAlchemy's execution costs more.
+    row = driver.fetch_one(conn, _Q_STATE, {"run_id": run_id})
     if row is None:
         raise _missing(run_id)
-    return RunState(row.lifecycle_stage, row.experiment_id, row.run_key)
+    return RunState(*row)
 
 
 def require_active(conn: Connection, run_id: str) -> RunState:
@@ -236,6 +238,20 @@ def log_batch(
     if metric_points:
         metrics.insert(conn, dialect, state.run_key, run_id, metric_points)
     _upsert_tags(conn, dialect, run_id, tags)
+
+
+def log_metric(conn: Connection, dialect: str, run_id: str, metric: Metric) -> None:
+    """Store one validated point in the caller's transaction (``log_batch`` of that point)."""
+    if dialect != "postgresql":
+        log_batch(conn, dialect, run_id, [metric], (), ())
+        return
+    stage = metrics.insert_one_postgresql(conn, run_id, metric)
+    if stage is None:
+        raise _missing(run_id)
+    if stage != _ACTIVE:
+        raise InvalidArgumentError(
+            f"The run {run_id} must be in the 'active' state. Current state is {stage}."
+        )
 
 
 def _insert_params(conn: Connection, run_id: str, params: Sequence[Param]) -> None:
