@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,20 +19,7 @@ from mltrail.db import (
 )
 from mltrail.db.schema import metadata
 from mltrail.tracking.store.sql import SqlTrackingStore
-from tests.support.databases import fresh_database
-
-
-@contextlib.contextmanager
-def _empty_database(kind: str, tmp_path: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        uri = f"sqlite:///{tmp_path / 'migrations.db'}"
-        try:
-            yield uri
-        finally:
-            dispose_database(uri)
-    else:
-        with fresh_database(kind, migrated=False) as uri:
-            yield uri
+from tests.support.databases import empty_database
 
 
 @pytest.fixture(
@@ -44,7 +30,7 @@ def _empty_database(kind: str, tmp_path: Path) -> Iterator[str]:
     ]
 )
 def empty_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with _empty_database(request.param, tmp_path) as uri:
+    with empty_database(request.param, tmp_path) as uri:
         yield uri
 
 

@@ -17,13 +17,14 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from mltrail.db import dispose_database, normalize_uri, upgrade
 
-__all__ = ["drop_templates", "fresh_database", "server_uri"]
+__all__ = ["drop_templates", "empty_database", "fresh_database", "server_uri"]
 
 _ENV = {"postgresql": "MLTRAIL_TEST_POSTGRES_URI", "mysql": "MLTRAIL_TEST_MYSQL_URI"}
 _templates: dict[str, str] = {}
@@ -97,3 +98,18 @@ def drop_templates() -> None:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
+
+
+@contextlib.contextmanager
+def empty_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """An empty, unmigrated database of ``kind`` (a SQLite file below ``tmp_path``, or a fresh
+    PostgreSQL / MySQL database), disposed of or dropped afterwards."""
+    if kind == "sqlite":
+        uri = f"sqlite:///{tmp_path / 'empty.db'}"
+        try:
+            yield uri
+        finally:
+            dispose_database(uri)
+    else:
+        with fresh_database(kind, migrated=False) as uri:
+            yield uri

@@ -7,7 +7,6 @@ with its rows.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import sqlalchemy as sa
 from mltrail.db import (
     check,
     current_revision,
-    dispose_database,
     downgrade,
     get_database,
     head_revision,
@@ -25,22 +23,9 @@ from mltrail.db import (
 )
 from mltrail.tracing.store.sql import SqlTraceStore
 from mltrail.tracing.store.sql.codec import value_digest
-from tests.support.databases import fresh_database
+from tests.support.databases import empty_database
 
 _BEFORE = "0004_tracing"
-
-
-@contextlib.contextmanager
-def _empty(kind: str, tmp_path: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        uri = f"sqlite:///{tmp_path / 'migrate.db'}"
-        try:
-            yield uri
-        finally:
-            dispose_database(uri)
-    else:
-        with fresh_database(kind, migrated=False) as uri:
-            yield uri
 
 
 @pytest.fixture(
@@ -52,7 +37,7 @@ def _empty(kind: str, tmp_path: Path) -> Iterator[str]:
 )
 def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database at revision 0004 with one experiment, three traces and their tags."""
-    with _empty(request.param, tmp_path) as uri:
+    with empty_database(request.param, tmp_path) as uri:
         upgrade(uri, _BEFORE)
         meta = sa.MetaData()
         experiments = sa.Table("experiments", meta, autoload_with=get_database(uri).engine)
