@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: install browsers run test test-fast test-ui check lint typecheck format bench clean
+.PHONY: install browsers run test test-fast test-ui check lint typecheck format bench clean vendor-js
 
 install: $(STAMP)
 
@@ -47,6 +47,18 @@ test-ui: install browsers
 # Everything CI runs: static checks, then every test tier.
 test: check browsers
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
+
+# Third-party JavaScript the UI ships (src/mltrail/ui/static/vendor/): uPlot, at a pinned version.
+UPLOT_VERSION := 1.6.32
+UPLOT_DIR := src/mltrail/ui/static/vendor/uplot
+
+vendor-js:
+	@command -v npm >/dev/null || (echo "vendor-js needs npm" >&2; exit 1)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent uplot@$(UPLOT_VERSION) >/dev/null && tar -xzf uplot-$(UPLOT_VERSION).tgz) && \
+	  mkdir -p $(UPLOT_DIR) && \
+	  cp "$$tmp/package/dist/uPlot.iife.min.js" "$$tmp/package/dist/uPlot.min.css" "$$tmp/package/LICENSE" $(UPLOT_DIR)/ && \
+	  echo "uPlot $(UPLOT_VERSION) copied to $(UPLOT_DIR) (update its README.md if the version changed)"
 
 bench: install
 	$(PY) bench/tracking_local.py

@@ -11,7 +11,8 @@ from playwright.sync_api import Page, expect
 from mltrail.tracking.entities import Metric, Param
 from tests.ui.conftest import UiServer
 
-# The first chart of a page waits for plotly.js (several MB) to load and compile: slow on a busy machine.
+# The parallel-coordinates and scatter plots wait for plotly.js (several MB) to load and compile:
+# slow on a busy machine.
 DRAW = 60_000
 
 
@@ -60,12 +61,24 @@ def test_compare_shows_runs_charts_and_differences(page: Page, ui_server: UiServ
 
     chart = page.locator('[data-testid=metric-chart][data-metric="loss"]')
     expect(chart).to_have_attribute("data-state", "drawn", timeout=DRAW)
-    traces = page.evaluate(
-        "() => document.querySelector('[data-metric=loss] .metric-plot')"
-        ".data.map((t) => [t.name, t.x.length])"
-    )
-    assert traces == [["run-0", 20], ["run-1", 20], ["run-2", 20]]
+    expect(chart).to_have_attribute("data-lines", "3")
+    legend = chart.get_by_test_id("chart-legend-item")
+    expect(legend).to_have_text(["run-0", "run-1", "run-2"])
+    assert [legend.nth(i).get_attribute("data-points") for i in range(3)] == ["20", "20", "20"]
     expect(chart).to_have_attribute("data-points", "60")
+    # The hover lists every run's value at that step.
+    chart.get_by_test_id("chart-plot-area").hover()
+    expect(chart.get_by_test_id("chart-tooltip").locator(".chart-tooltip-name")).to_have_text(
+        ["run-0", "run-1", "run-2"]
+    )
+    # On the wall-time axis the runs' points fall at different x values: each line keeps its own.
+    page.get_by_test_id("chart-x-axis").select_option("wall")
+    expect(chart).to_have_attribute("data-x-type", "date", timeout=DRAW)
+    expect(chart).to_have_attribute("data-state", "drawn", timeout=DRAW)
+    expect(chart).to_have_attribute("data-lines", "3")
+    expect(chart).to_have_attribute("data-points", "60")
+    page.get_by_test_id("chart-x-axis").select_option("step")
+    expect(chart).to_have_attribute("data-x-type", "linear", timeout=DRAW)
     # One request for the three runs, through the downsampling route.
     series_requests = [
         u
@@ -134,12 +147,7 @@ def test_compare_choices_are_restored_from_the_url(page: Page, ui_server: UiServ
     expect(charts).to_have_count(1)
     chart = page.locator('[data-testid=metric-chart][data-metric="accuracy"]')
     expect(chart).to_have_attribute("data-state", "drawn", timeout=DRAW)
-    assert (
-        page.evaluate(
-            "() => document.querySelector('[data-metric=accuracy] .metric-plot')._fullLayout.yaxis.type"
-        )
-        == "log"
-    )
+    expect(chart).to_have_attribute("data-y-type", "log")
     expect(page.get_by_test_id("chart-x-axis")).to_have_value("relative")
     expect(page.get_by_test_id("only-differences")).to_be_checked()
     page.get_by_test_id("parcoords-chart").scroll_into_view_if_needed()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
@@ -41,7 +41,7 @@ utc_time_created: '2026-01-01 10:00:00.000000'
 
 BIG_POINTS = 200_000
 BIG_LOG_LINES = 60_000  # 23 bytes a line: about 1.3 MiB, more than a preview reads
-# The first chart of a page waits for plotly.js (several MB) to load and compile: slow on a busy machine.
+# Generous: a busy machine running several browser tests at once can be slow to draw.
 DRAW = 60_000
 
 
@@ -118,20 +118,35 @@ def _chart(page: Page, metric: str) -> Locator:
     return page.locator(f'[data-testid=metric-chart][data-metric="{metric}"]')
 
 
-def _plotted(page: Page, metric: str) -> dict[str, Any]:
-    """What plotly holds for a chart: the traces' point counts and the axes' types."""
-    return page.evaluate(
-        """(metric) => {
-            const chart = `[data-testid=metric-chart][data-metric="${metric}"]`;
-            const plot = document.querySelector(`${chart} .metric-plot`);
-            return {
-                traces: plot.data.map((t) => ({ name: t.name, points: t.x.length, opacity: t.opacity ?? 1 })),
-                xType: plot._fullLayout.xaxis.type,
-                yType: plot._fullLayout.yaxis.type,
-            };
-        }""",
-        metric,
-    )
+def _drawn(chart: Locator) -> dict[str, str | None]:
+    """What a drawn chart reports on its element: lines, point count, axis types and x range."""
+    names = ("lines", "raw-lines", "points", "x-type", "y-type", "x-range")
+    return {name: chart.get_attribute(f"data-{name}") for name in names}
+
+
+def _x_range(chart: Locator) -> tuple[float, float]:
+    lo, hi = (chart.get_attribute("data-x-range") or "nan,nan").split(",")
+    return float(lo), float(hi)
+
+
+def _drag(page: Page, chart: Locator, start: float, end: float) -> tuple[float, float]:
+    """Drag the mouse across the plot area from `start` to `end` (fractions of its width), as a
+    user zooms; returns the x values under those two points before the zoom."""
+    lo, hi = _x_range(chart)
+    area = chart.get_by_test_id("chart-plot-area")
+    box = area.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(0, 0)  # enter the plot afresh, as a hand does
+    page.mouse.move(box["x"] + start * box["width"], y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + end * box["width"], y, steps=8)
+    page.mouse.up()
+    return lo + start * (hi - lo), lo + end * (hi - lo)
+
+
+def _double_click(chart: Locator) -> None:
+    chart.get_by_test_id("chart-plot-area").dblclick()
 
 
 def test_overview_shows_the_run(page: Page, ui_server: UiServer, logged: Logged) -> None:
@@ -307,62 +322,79 @@ def test_metric_chart_draws_and_switches_axes(page: Page, ui_server: UiServer, l
     expect(chart).to_have_attribute("data-state", "drawn", timeout=DRAW)
     expect(chart).to_have_attribute("data-points", "50")
     expect(page.locator("[data-testid=metric-chart]")).to_have_count(1)
-    drawn = _plotted(page, "loss")
-    assert drawn["traces"] == [{"name": "loss", "points": 50, "opacity": 1}]
-    assert drawn["xType"] == "linear"
+    drawn = _drawn(chart)
+    assert drawn["lines"] == "1" and drawn["raw-lines"] == "0"
+    assert drawn["x-type"] == "linear" and drawn["y-type"] == "linear" and drawn["x-range"] == "0,49"
+    # One line: no legend. Fewer than 30 points: the hover shows the line's value at that step.
+    expect(chart.get_by_test_id("chart-legend")).to_be_hidden()
+    area = chart.get_by_test_id("chart-plot-area")
+    area.hover()
+    tooltip = chart.get_by_test_id("chart-tooltip")
+    expect(tooltip).to_be_visible()
+    expect(tooltip.locator(".chart-tooltip-name")).to_have_text(["loss"])
+    expect(tooltip.locator(".chart-tooltip-value")).to_have_text(re.compile(r"^0\.0\d{6}$"))  # "%{y:.6g}"
+    page.mouse.move(0, 0)
+    expect(tooltip).to_be_hidden()
 
     page.get_by_test_id("chart-x-axis").select_option("wall")
+    expect(chart).to_have_attribute("data-x-type", "date", timeout=DRAW)
     expect(chart).to_have_attribute("data-state", "drawn", timeout=DRAW)
-    page.wait_for_function(
-        "() => document.querySelector('[data-metric=loss] .metric-plot')._fullLayout.xaxis.type === 'date'"
-    )
-    # A zoom on the time axis asks the server for that time range.
-    with page.expect_response(lambda r: "metric-series" in r.url and "x_min" in r.url) as zoomed:
-        page.evaluate(
-            "() => { const p = document.querySelector('[data-metric=loss] .metric-plot');"
-            " const [a, b] = p._fullLayout.xaxis.range; return Plotly.relayout(p, {'xaxis.range': [a, b]}); }"
-        )
-    bounds = parse_qs(urlsplit(zoomed.value.url).query)
     start = int(ui_server.client.get_run(logged.run_id).info.start_time or 0)
-    assert start - 10_000 < int(bounds["x_min"][0]) <= start
-    assert start + 49_000 <= int(bounds["x_max"][0]) < start + 59_000
-    expect(chart).to_have_attribute("data-points", "50")
-    page.get_by_test_id("chart-x-axis").select_option("relative")
-    page.wait_for_function(
-        "() => { const p = document.querySelector('[data-metric=loss] .metric-plot');"
-        " return p._fullLayout.xaxis.type === 'linear' && p.data[0].x[49] === 49; }"
-    )
-    page.get_by_test_id("chart-log-y").check()
-    page.wait_for_function(
-        "() => document.querySelector('[data-metric=loss] .metric-plot')._fullLayout.yaxis.type === 'log'"
-    )
-    page.get_by_test_id("chart-smoothing").fill("0.8")
-    page.wait_for_function(
-        "() => document.querySelector('[data-metric=loss] .metric-plot').data.length === 2"
-    )
+    assert _x_range(chart) == (start, start + 49_000)
+    # A drag across the middle half of the time axis asks the server for that time range (ms).
+    with page.expect_response(lambda r: "metric-series" in r.url and "x_min" in r.url) as zoomed:
+        lo, hi = _drag(page, chart, 0.25, 0.75)
+    bounds = parse_qs(urlsplit(zoomed.value.url).query)
+    x_min, x_max = int(bounds["x_min"][0]), int(bounds["x_max"][0])
+    slack = 49_000 * 0.01  # a pixel or two of the plot's width
+    assert abs(x_min - lo) < slack and abs(x_max - hi) < slack
+    inside = sum(1 for i in range(50) if x_min <= start + i * 1000 <= x_max)
+    expect(chart).to_have_attribute("data-points", str(inside))
     expect(chart).to_have_attribute("data-state", "drawn", timeout=DRAW)
-    traces = _plotted(page, "loss")["traces"]
-    assert traces[0]["opacity"] < 1 and traces[1]["opacity"] == 1
+    shown = _x_range(chart)
+    assert abs(shown[0] - lo) < slack and abs(shown[1] - hi) < slack
+    # A double-click goes back to the whole run.
+    with page.expect_response(lambda r: "metric-series" in r.url and "x_min" not in r.url):
+        _double_click(chart)
+    expect(chart).to_have_attribute("data-points", "50")
+    expect(chart).to_have_attribute("data-x-range", f"{start},{start + 49_000}")
+
+    page.get_by_test_id("chart-x-axis").select_option("relative")
+    expect(chart).to_have_attribute("data-x-range", "0,49", timeout=DRAW)
+    expect(chart).to_have_attribute("data-x-type", "linear")
+    page.get_by_test_id("chart-log-y").check()
+    expect(chart).to_have_attribute("data-y-type", "log", timeout=DRAW)
+    page.get_by_test_id("chart-smoothing").fill("0.8")
+    # Smoothing: the faint raw line under the smoothed one.
+    expect(chart).to_have_attribute("data-lines", "2", timeout=DRAW)
+    expect(chart).to_have_attribute("data-raw-lines", "1")
+    expect(chart).to_have_attribute("data-state", "drawn", timeout=DRAW)
     query = parse_qs(urlsplit(page.url).fragment.split("?", 1)[1])
     assert query["x"] == ["relative"] and query["log"] == ["1"] and query["smooth"] == ["0.8"]
 
     # The URL restores the view.
     page.reload()
-    expect(_chart(page, "loss")).to_have_attribute("data-state", "drawn", timeout=DRAW)
-    restored = _plotted(page, "loss")
-    assert restored["yType"] == "log" and len(restored["traces"]) == 2
+    restored = _chart(page, "loss")
+    expect(restored).to_have_attribute("data-state", "drawn", timeout=DRAW)
+    drawn = _drawn(restored)
+    assert drawn["y-type"] == "log" and drawn["lines"] == "2" and drawn["raw-lines"] == "1"
+    assert drawn["x-range"] == "0,49"
 
 
 def test_charts_follow_the_theme(page: Page, ui_server: UiServer, logged: Logged) -> None:
     page.emulate_media(color_scheme="light")
     page.goto(ui_server.view(f"/runs/{logged.run_id}?tab=metrics&metrics=loss"))
-    expect(_chart(page, "loss")).to_have_attribute("data-state", "drawn", timeout=DRAW)
-    background = "() => document.querySelector('[data-metric=loss] .metric-plot')._fullLayout.paper_bgcolor"
-    light = page.evaluate(background)
+    chart = _chart(page, "loss")
+    expect(chart).to_have_attribute("data-state", "drawn", timeout=DRAW)
+    muted = "getComputedStyle(document.documentElement).getPropertyValue('--fg-muted').trim()"
+    light = page.evaluate(muted)
+    expect(chart).to_have_attribute("data-axis-color", light)
     page.locator("#theme-toggle").click()
-    page.wait_for_function(f"() => ({background})() !== {light!r}")
-    surface = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--surface').trim()")
-    assert page.evaluate(background) == surface
+    dark = page.evaluate(muted)
+    assert dark != light
+    # The chart is drawn again in the dark theme's colours.
+    expect(chart).to_have_attribute("data-axis-color", dark)
+    expect(chart).to_have_attribute("data-state", "drawn")
 
 
 def test_several_metrics_in_one_chart(page: Page, ui_server: UiServer, logged: Logged) -> None:
@@ -397,22 +429,34 @@ def test_large_metric_is_downsampled_and_zoom_fetches_detail(
     assert int(parse_qs(urlsplit(responses[0].url).query)["max_points"][0]) <= 2000
     expect(chart).to_contain_text("200,000")
 
-    # Zooming into 101 steps asks for that range and shows every point in it.
-    page.evaluate(
-        "() => Plotly.relayout(document.querySelector('[data-metric=big] .metric-plot'),"
-        " {'xaxis.range[0]': 1000, 'xaxis.range[1]': 1100})"
-    )
-    expect(chart).to_have_attribute("data-points", "101")
-    expect(chart).to_have_attribute("data-state", "drawn", timeout=DRAW)
-    zoomed = parse_qs(urlsplit(responses[-1].url).query)
-    assert zoomed["x_min"] == ["1000"] and zoomed["x_max"] == ["1100"]
+    assert _x_range(chart) == (0, BIG_POINTS - 1)
 
-    # Resetting the zoom goes back to the overview.
-    page.evaluate(
-        "() => Plotly.relayout(document.querySelector('[data-metric=big] .metric-plot'),"
-        " {'xaxis.autorange': true})"
-    )
+    # A first drag zooms into a twentieth of the steps: still more points than pixels, so the
+    # server sends that range downsampled.
+    with page.expect_response(lambda r: "metric-series" in r.url and "x_min" in r.url) as first:
+        lo, hi = _drag(page, chart, 0.40, 0.45)
+    bounds = parse_qs(urlsplit(first.value.url).query)
+    slack = BIG_POINTS * 0.01
+    assert abs(int(bounds["x_min"][0]) - lo) < slack and abs(int(bounds["x_max"][0]) - hi) < slack
+    expect(chart).to_have_attribute("data-state", "drawn", timeout=DRAW)
+    expect(chart.locator(".chart-note")).to_contain_text("downsampled")
+    # A second drag inside that view asks for a few hundred steps and shows every point in them.
+    with page.expect_response(lambda r: "metric-series" in r.url and "x_min" in r.url) as second:
+        lo, hi = _drag(page, chart, 0.30, 0.35)
+    bounds = parse_qs(urlsplit(second.value.url).query)
+    x_min, x_max = int(bounds["x_min"][0]), int(bounds["x_max"][0])
+    assert abs(x_min - lo) < (hi - lo) * 0.2 and abs(x_max - hi) < (hi - lo) * 0.2
+    assert 0 < x_max - x_min < 1000
+    expect(chart).to_have_attribute("data-points", str(x_max - x_min + 1))
+    expect(chart).to_have_attribute("data-state", "drawn", timeout=DRAW)
+    expect(chart.locator(".chart-note")).not_to_contain_text("downsampled")
+    assert x_min <= _x_range(chart)[0] < _x_range(chart)[1] <= x_max
+
+    # A double-click goes back to the overview.
+    with page.expect_response(lambda r: "metric-series" in r.url and "x_min" not in r.url):
+        _double_click(chart)
     expect(chart).to_have_attribute("data-points", str(points))
+    expect(chart).to_have_attribute("data-x-range", f"0,{BIG_POINTS - 1}")
     assert "x_min" not in parse_qs(urlsplit(responses[-1].url).query)
 
 

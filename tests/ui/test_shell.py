@@ -21,10 +21,32 @@ def test_index_and_assets_are_served_from_the_package(ui_server: UiServer) -> No
     assert plotly.status_code == 200
     assert len(plotly.content) > 1_000_000
     assert "max-age" in plotly.headers["cache-control"]
+    assert script.headers["cache-control"] == "no-cache"  # the UI's own files are revalidated
+
+
+def test_vendored_uplot_is_served_with_a_long_cache(ui_server: UiServer) -> None:
+    for name, media_type in (("uPlot.iife.min.js", "text/javascript"), ("uPlot.min.css", "text/css")):
+        response = requests.get(f"{ui_server.url}/static-files/vendor/uplot/{name}", timeout=10)
+        assert response.status_code == 200, name
+        assert response.headers["content-type"].startswith(media_type)
+        assert response.headers["cache-control"] == "public, max-age=86400"
+    script = requests.get(f"{ui_server.url}/static-files/vendor/uplot/uPlot.iife.min.js", timeout=10)
+    assert "uPlot (v1.6.32)" in script.text[:200]
+    license_text = requests.get(f"{ui_server.url}/static-files/vendor/uplot/LICENSE", timeout=10)
+    assert license_text.status_code == 200 and "MIT" in license_text.text
+    missing = requests.get(f"{ui_server.url}/static-files/vendor/uplot/missing.js", timeout=10)
+    assert missing.status_code == 404
 
 
 def test_static_files_cannot_escape_the_ui_directory(ui_server: UiServer) -> None:
-    for path in ("../__init__.py", "..%2F__init__.py", "js/../../__init__.py", "missing.js"):
+    for path in (
+        "../__init__.py",
+        "..%2F__init__.py",
+        "js/../../__init__.py",
+        "missing.js",
+        "vendor/uplot/../../../__init__.py",
+        "vendor/../../__init__.py",
+    ):
         response = requests.get(f"{ui_server.url}/static-files/{path}", timeout=10)
         assert response.status_code == 404, path
         assert "from __future__" not in response.text  # the module source never leaks

@@ -12,6 +12,7 @@ import io
 import math
 import re
 import struct
+import time
 import wave
 import zlib
 from collections.abc import Iterator
@@ -82,6 +83,9 @@ def recorded(ui_server: UiServer) -> Iterator[Recorded]:
 
         @mltrail.trace(span_type="TOOL")
         def lookup(query: str) -> dict[str, list[str]]:
+            # The agent must be the slowest trace whatever the machine's load (the latency-order
+            # test relies on it); the other traces take a few milliseconds at most.
+            time.sleep(0.2)
             return {"hits": [query, query.upper()]}
 
         @mltrail.trace(span_type="TOOL")

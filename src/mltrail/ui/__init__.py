@@ -1,8 +1,9 @@
 """The web UI: static files shipped inside the package, served by ``mltrail server`` at ``/``.
 
 The UI is plain ES modules and CSS (no build step); it talks only to the server's JSON API.
-Charts use plotly.js from the ``plotly`` Python package, served by the server itself, so a page
-never fetches anything from the internet.
+Metric line charts use uPlot, vendored under ``static/vendor/uplot/`` (``make vendor-js``); the
+compare page's other plots use plotly.js from the ``plotly`` Python package. The server serves
+both itself, so a page never fetches anything from the internet.
 """
 
 from __future__ import annotations

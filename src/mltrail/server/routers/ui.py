@@ -1,9 +1,10 @@
-"""The web UI's files: ``/`` serves the page, ``/static-files/...`` its scripts, styles and plotly.js.
+"""The web UI's files: ``/`` serves the page, ``/static-files/...`` its scripts, styles and chart libraries.
 
 Everything comes from inside the installed package (:mod:`mltrail.ui`), so the UI works without
 a build step and without the internet. Paths are resolved below the static directory and
 anything outside it answers 404. Files are revalidated by ETag (``no-cache``) so an upgraded
-server never serves stale scripts; plotly.js, versioned by its package, is cached for a day.
+server never serves stale scripts; the vendored libraries, which change only with their pinned
+version (plotly.js with the ``plotly`` package, uPlot under ``vendor/uplot/``), are cached for a day.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ router = APIRouter()
 
 _OPEN = PermissionDeclaration(ResourceKind.SERVER, Access.NONE)
 _PLOTLY = "vendor/plotly.min.js"
+# Third-party files vendored at a pinned version (``make vendor-js``): cached like plotly.js.
+_VENDORED = "vendor/"
+_VENDOR_MAX_AGE = 86400
 _MEDIA_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -71,10 +75,12 @@ async def ui_alias(request: Request) -> Response:
 
 @rpc(router, "{path:path}", methods=["GET"], permission=_OPEN, prefixes=("/static-files",))
 async def static_file(path: str) -> Response:
-    """A script, stylesheet or image of the UI, or plotly.js from the ``plotly`` package."""
+    """A script, stylesheet or image of the UI, a vendored library, or plotly.js from ``plotly``."""
     if path == _PLOTLY:
         bundle = plotly_bundle()
         if bundle is None:
             raise NotFoundError("plotly is not installed: pip install 'mltrail[server]'")
-        return _file(bundle, max_age=86400)
-    return _file(_static_path(path))
+        return _file(bundle, max_age=_VENDOR_MAX_AGE)
+    found = _static_path(path)
+    vendored = found.is_relative_to(STATIC_DIR / _VENDORED)
+    return _file(found, max_age=_VENDOR_MAX_AGE if vendored else 0)

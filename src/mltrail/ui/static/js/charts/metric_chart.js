@@ -1,12 +1,14 @@
-// A metric line chart: one or more metrics of one or more runs, drawn with plotly from the
-// server's downsampled series. Zooming in asks the server for the visible range at full detail;
-// resetting the zoom goes back to the overview. Shared by the run page and the compare page.
+// A metric line chart: one or more metrics of one or more runs, drawn with uPlot from the
+// server's downsampled series. Dragging across the plot zooms in and asks the server for that range
+// at full detail; a double-click goes back to the overview. Shared by the run page and the compare
+// page. What tests (and anything else outside) need to know is on the chart element as data-*
+// attributes, never read from uPlot's internals.
 import { h, debounce, formatNumber } from "../dom.js";
 import { openDialog } from "../components/ui.js";
 import { fetchSeries } from "./series.js";
 import { ema } from "./smoothing.js";
-import { loadPlotly, purge } from "./plotly.js";
-import { onThemeChange, seriesColor, themeLayout } from "./theme.js";
+import { loadUPlot } from "./uplot.js";
+import { chartColors, onThemeChange, seriesColor } from "./theme.js";
 
 export const X_AXES = [
   ["step", "Step"],
@@ -60,15 +62,6 @@ export function chartOptionsToolbar(options, onChange) {
     h("label", { class: "inline-field" }, h("span", null, "Smoothing"), slider, smoothValue));
 }
 
-/** Plotly gives date-axis ranges as local wall-clock strings ("2026-01-02 10:11:12.345"). */
-function parsePlotlyDate(value) {
-  if (typeof value === "number") return value;
-  if (value instanceof Date) return value.getTime();
-  const m = String(value).match(/^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?))?/);
-  if (!m) return NaN;
-  return new Date(`${m[1]}T${m[2] || "00:00"}`).getTime();
-}
-
 const finiteOrNull = (v) => (Number.isFinite(v) ? v : null);
 
 /** Let the user pick which metrics a chart shows; resolves to the chosen keys or null. */
@@ -95,6 +88,101 @@ async function chooseMetrics(available, chosen) {
   return available.filter((k) => selected.has(k));
 }
 
+const HEIGHT = 300;
+const MARKERS_BELOW = 30; // a line with fewer points also shows its points
+const FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+const X_TITLES = { step: "Step", wall: "Wall time", relative: "Relative time (s)" };
+
+/** A hovered value, written as plotly's "%{y:.6g}" wrote it (6 significant digits). */
+function formatValue(v) {
+  return typeof v === "number" && Number.isFinite(v) ? v.toPrecision(6) : "—";
+}
+
+/** An axis tick: short plain numbers, exponents for the very large and the very small. */
+function formatTick(v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "";
+  const n = Number(v.toPrecision(12));
+  const abs = Math.abs(n);
+  if (abs !== 0 && (abs >= 1e6 || abs < 1e-3)) return n.toExponential().replace("e+", "e");
+  return String(n);
+}
+
+const pad = (n, width = 2) => String(n).padStart(width, "0");
+
+/** A millisecond timestamp as local "YYYY-MM-DD HH:MM:SS.mmm". */
+function formatTime(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} `
+    + `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+function formatX(xAxis, v) {
+  if (v === null || v === undefined) return "";
+  if (xAxis === "wall") return formatTime(v);
+  if (xAxis === "relative") return `${Number(v.toPrecision(6))} s`;
+  return String(Number(v.toPrecision(12)));
+}
+
+/** `x`, `y` ordered by x (the server sends them ordered; anything else is sorted here). */
+function ordered(x, y) {
+  let sorted = true;
+  for (let i = 1; i < x.length && sorted; i++) sorted = x[i - 1] <= x[i];
+  if (sorted) return [x, y];
+  const idx = x.map((_, i) => i).sort((a, b) => x[a] - x[b] || a - b);
+  return [idx.map((i) => x[i]), idx.map((i) => y[i])];
+}
+
+/**
+ * uPlot's columns for lines that each have their own x values: one ascending x column shared by
+ * all, then one y column per line holding `undefined` where that line has no point (uPlot draws
+ * straight across those) and `null` where its value is a gap (NaN, ±inf, ≤ 0 on a log axis).
+ * A line with several points at the same x gets as many rows there.
+ */
+function align(lines) {
+  if (!lines.length) return [[]];
+  const first = lines[0].x;
+  if (lines.every((l) => l.x === first || (l.x.length === first.length && l.x.every((v, i) => v === first[i])))) {
+    return [first, ...lines.map((l) => l.y)];
+  }
+  const n = lines.length;
+  const pos = new Array(n).fill(0);
+  const xs = [];
+  const ys = lines.map(() => []);
+  for (;;) {
+    let min = Infinity;
+    for (let i = 0; i < n; i++) {
+      const { x } = lines[i];
+      if (pos[i] < x.length && x[pos[i]] < min) min = x[pos[i]];
+    }
+    if (min === Infinity) break;
+    for (;;) {
+      let any = false;
+      for (let i = 0; i < n && !any; i++) any = lines[i].x[pos[i]] === min;
+      if (!any) break;
+      xs.push(min);
+      for (let i = 0; i < n; i++) {
+        const { x, y } = lines[i];
+        if (x[pos[i]] === min) ys[i].push(y[pos[i]++]);
+        else ys[i].push(undefined);
+      }
+    }
+  }
+  return [xs, ...ys];
+}
+
+/** The width an axis needs for its longest tick label (uPlot calls this while laying out). */
+function axisSize(u, values, axisIdx, cycleNum) {
+  const axis = u.axes[axisIdx];
+  if (cycleNum > 1) return axis._size;
+  let size = axis.ticks.size + axis.gap + 8;
+  const longest = (values || []).reduce((acc, v) => (v && v.length > acc.length ? v : acc), "");
+  if (longest) {
+    u.ctx.font = axis.font[0];
+    size += u.ctx.measureText(longest).width / devicePixelRatio;
+  }
+  return Math.ceil(size);
+}
+
 /**
  * Create a chart. Arguments:
  *   runs: [{id, name, startTime}] (one line per run and metric),
@@ -104,19 +192,28 @@ async function chooseMetrics(available, chosen) {
  *   onKeysChange(keys), onRemove() (optional buttons), signal (the page's AbortSignal),
  *   title (the heading; default: the metric keys).
  * Returns {el, setOptions, setKeys, refresh, destroy}. Drawing starts once the chart is visible.
+ *
+ * The chart element carries data-state (loading/drawn/error), data-points (points drawn),
+ * data-metric, and once drawn data-x-type (linear/date), data-y-type (linear/log), data-lines
+ * (lines drawn, the faint raw lines of smoothing included), data-raw-lines, data-x-range ("lo,hi"
+ * of the x axis shown, in its units: step, ms timestamp or seconds) and data-axis-color.
  */
 export function createMetricChart({ runs, keys, availableKeys = null, options, colorBy = "metric",
   onKeysChange = null, onRemove = null, signal, title = null }) {
-  const state = { keys: [...keys], options: { ...options }, range: null, series: [] };
+  // range: the zoomed x range in the units of the series route; view: the same in axis units.
+  const state = { keys: [...keys], options: { ...options }, range: null, view: null, series: [] };
   let generation = 0;
   let inflight = null;
   let loading = false;
   let started = false;
   let destroyed = false;
-  let plotted = false;
-  let Plotly = null;
+  let chart = null; // the uPlot instance
+  let chartKey = ""; // what the instance was built for: rebuilt when it changes
+  let drawnLines = []; // the lines of the instance, in series order (uPlot's series i + 1)
 
   const plot = h("div", { class: "metric-plot" });
+  const tooltip = h("div", { class: "chart-tooltip", hidden: true, "aria-hidden": "true", "data-testid": "chart-tooltip" });
+  const legend = h("div", { class: "chart-legend", hidden: true, "data-testid": "chart-legend" });
   const note = h("div", { class: "chart-note muted", "aria-live": "polite" });
   const heading = h("h3", { class: "chart-title mono" });
   const buttons = h("div", { class: "chart-actions" },
@@ -129,7 +226,8 @@ export function createMetricChart({ runs, keys, availableKeys = null, options, c
     onRemove ? h("button", { type: "button", class: "small", "aria-label": "Remove chart", title: "Remove chart",
       onclick: () => { destroy(); onRemove(); } }, "✕") : null);
   const el = h("section", { class: "chart-card metric-chart", "data-testid": "metric-chart", dataset: { state: "loading" } },
-    h("div", { class: "chart-header" }, heading, buttons), plot, note);
+    h("div", { class: "chart-header" }, heading, buttons), plot, legend, note);
+  plot.append(tooltip);
 
   function label() {
     heading.textContent = title || state.keys.join(", ");
@@ -140,6 +238,7 @@ export function createMetricChart({ runs, keys, availableKeys = null, options, c
 
   const apiAxis = () => (state.options.xAxis === "step" ? "step" : "timestamp");
   const maxPoints = () => Math.max(200, Math.min(2000, Math.round(plot.clientWidth || 1000)));
+  const plotWidth = () => Math.max(200, Math.floor(plot.clientWidth || 600));
   const startOf = (runId, fallback) => {
     const run = runs.find((r) => r.id === runId);
     return run && run.startTime ? Number(run.startTime) : fallback;
@@ -157,29 +256,40 @@ export function createMetricChart({ runs, keys, availableKeys = null, options, c
       const [lo, hi] = state.range || [undefined, undefined];
       const pending = fetchSeries({ runIds: runs.map((r) => r.id), keys: state.keys, maxPoints: maxPoints(),
         xAxis: apiAxis(), xMin: lo, xMax: hi, signal: inflight.signal });
-      // plotly.js takes the main thread for about a second while it is evaluated: start it only
-      // once the series request is on its way, so the server works on the series meanwhile.
-      loadPlotly().catch(() => {});
+      // The chart library loads while the server works on the series (a no-op once loaded).
+      loadUPlot().catch(() => {});
       const series = await pending;
       if (gen !== generation || destroyed) return;
       state.series = series;
       await draw(gen);
     } catch (err) {
       if (err.name === "AbortError" || gen !== generation || destroyed) return;
-      el.dataset.state = "error";
-      note.textContent = `Could not load the metric: ${err.message}`;
-      note.classList.add("chart-error");
+      failed(err);
     } finally {
       if (gen === generation) loading = false;
       signal?.removeEventListener("abort", onAbort);
     }
   }
 
-  function traces() {
+  function failed(err) {
+    el.dataset.state = "error";
+    note.textContent = `Could not load the metric: ${err.message}`;
+    note.classList.add("chart-error");
+  }
+
+  /** Redraw what is loaded (options or theme changed). */
+  function redraw() {
+    const gen = generation;
+    draw(gen).catch((err) => { if (gen === generation && !destroyed) failed(err); });
+  }
+
+  /** One entry per line drawn: {name, color, raw, markers, x, y}, in drawing order. */
+  function lines() {
     const out = [];
     const multiRun = runs.length > 1;
     const multiKey = state.keys.length > 1;
-    const { xAxis, smoothing } = state.options;
+    const { xAxis, smoothing, logY } = state.options;
+    const visible = logY ? (v) => (v !== null && v > 0 ? v : null) : (v) => v;
     for (const s of state.series) {
       const runIndex = runs.findIndex((r) => r.id === s.runId);
       const keyIndex = state.keys.indexOf(s.key);
@@ -187,58 +297,185 @@ export function createMetricChart({ runs, keys, availableKeys = null, options, c
       const color = colorBy === "run" ? (run?.color || seriesColor(runIndex)) : seriesColor(keyIndex);
       let x;
       if (xAxis === "step") x = s.steps;
-      else if (xAxis === "wall") x = s.timestamps.map((t) => new Date(t));
+      else if (xAxis === "wall") x = s.timestamps;
       else {
         const start = startOf(s.runId, s.timestamps[0] || 0);
         x = s.timestamps.map((t) => (t - start) / 1000);
       }
-      const y = s.values.map(finiteOrNull);
+      let y = s.values.map(finiteOrNull);
+      [x, y] = ordered(x, y);
       const name = [multiRun ? run?.name || s.runId : null, multiKey || !multiRun ? s.key : null].filter(Boolean).join(" · ");
-      const mode = y.length < 30 ? "lines+markers" : "lines";
-      const base = { type: "scatter", x, mode, line: { color, width: 1.8 }, marker: { color, size: 5 } };
+      const markers = y.length < MARKERS_BELOW;
       if (smoothing > 0) {
-        out.push({ ...base, y, name: `${name} (raw)`, opacity: 0.25, showlegend: false, hoverinfo: "skip",
-          meta: { raw: true } });
-        out.push({ ...base, y: ema(y, smoothing), name, hovertemplate: "%{y:.6g}" });
+        out.push({ name: `${name} (raw)`, color, raw: true, markers, x, y: y.map(visible) });
+        out.push({ name, color, raw: false, markers, x, y: ema(y, smoothing).map(visible) });
       } else {
-        out.push({ ...base, y, name, hovertemplate: "%{y:.6g}" });
+        out.push({ name, color, raw: false, markers, x, y: y.map(visible) });
       }
     }
     return out;
   }
 
-  function layout() {
-    const theme = themeLayout();
+  function chartOptions(uPlot, drawn, colors) {
     const { xAxis, logY } = state.options;
-    const xTitle = { step: "Step", wall: "Wall time", relative: "Relative time (s)" }[xAxis];
+    const axis = {
+      stroke: colors.muted,
+      font: FONT,
+      labelFont: FONT,
+      grid: { stroke: colors.grid, width: 1 },
+      ticks: { stroke: colors.grid, width: 1, size: 5 },
+    };
+    // Time ticks take two lines (time, then the date where it changes).
+    const xAxisOpts = { ...axis, label: X_TITLES[xAxis], labelSize: 16, labelGap: 0, size: xAxis === "wall" ? 44 : 28 };
+    if (xAxis !== "wall") xAxisOpts.values = (u, splits) => splits.map(formatTick);
     return {
-      ...theme,
-      height: 300,
-      margin: { l: 60, r: 16, t: 10, b: 44 },
-      hovermode: "x unified",
-      showlegend: runs.length > 1 || state.keys.length > 1,
-      legend: { ...theme.legend, orientation: "h", y: -0.25 },
-      // Same revision while the axis kind and metrics stay the same: plotly keeps the user's zoom.
-      uirevision: `${xAxis}|${state.keys.join("|")}|${logY}`,
-      xaxis: { ...theme.xaxis, title: { text: xTitle, font: { size: 11 } }, type: xAxis === "wall" ? "date" : "linear" },
-      yaxis: { ...theme.yaxis, type: logY ? "log" : "linear", exponentformat: "e" },
+      width: plotWidth(),
+      height: HEIGHT,
+      ms: 1, // wall time is in millisecond timestamps
+      padding: [12, 18, 0, 0],
+      legend: { show: false },
+      cursor: {
+        drag: { x: true, y: false, setScale: false },
+        // A double-click goes back to the overview (uPlot's own would only rescale what is loaded).
+        bind: { dblclick: () => (e) => { if (e.button === 0) resetZoom(); return null; } },
+        points: {
+          size: 7,
+          // No hover marker on the faint raw lines of smoothing.
+          show: (u, si) => {
+            if (drawn[si - 1]?.raw) return null;
+            const pt = document.createElement("div");
+            Object.assign(pt.style, { width: "7px", height: "7px", marginLeft: "-3.5px", marginTop: "-3.5px" });
+            return pt;
+          },
+        },
+      },
+      scales: {
+        x: {
+          time: xAxis === "wall",
+          range: (u, min, max) => {
+            if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
+            return [min, max];
+          },
+        },
+        y: {
+          distr: logY ? 3 : 1,
+          log: 10,
+          range: (u, min, max) => {
+            if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return logY ? [1, 10] : [0, 1];
+            return logY ? uPlot.rangeLog(min, max, 10, true) : uPlot.rangeNum(min, max, 0.1, true);
+          },
+        },
+      },
+      axes: [xAxisOpts, { ...axis, size: axisSize, values: (u, splits) => splits.map(formatTick) }],
+      series: [
+        {},
+        ...drawn.map((line) => ({
+          label: line.name,
+          stroke: line.color,
+          width: 1.8,
+          alpha: line.raw ? 0.25 : 1,
+          spanGaps: false, // NaN and ±inf (null) break a line; other runs' x values (undefined) do not
+          points: { show: line.markers, size: 5, width: 1, fill: line.color, stroke: line.color },
+        })),
+      ],
+      hooks: {
+        setSelect: [onSelect],
+        setScale: [(u, key) => { if (key === "x") showXRange(u); }],
+        setCursor: [showTooltip],
+      },
     };
   }
 
   async function draw(gen = generation) {
-    Plotly = Plotly || await loadPlotly();
+    const uPlot = await loadUPlot();
     if (gen !== generation || destroyed) return;
-    const data = traces();
-    await Plotly.react(plot, data, layout(), {
-      responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"],
-    });
-    if (gen !== generation || destroyed) return;
-    if (!plotted) {
-      plotted = true;
-      plot.on("plotly_relayout", onRelayout);
+    const drawn = lines();
+    const data = align(drawn);
+    const colors = chartColors();
+    const key = JSON.stringify([state.options.xAxis, state.options.logY, colors,
+      drawn.map((l) => [l.name, l.color, l.raw, l.markers])]);
+    if (!chart || key !== chartKey) {
+      if (chart) chart.destroy();
+      tooltip.hidden = true;
+      drawnLines = drawn;
+      chart = new uPlot(chartOptions(uPlot, drawn, colors), data, plot);
+      chart.over.dataset.testid = "chart-plot-area"; // where a user drags to zoom
+      chartKey = key;
+    } else {
+      drawnLines = drawn;
+      chart.setData(data);
     }
+    const xs = data[0];
+    if (state.view) chart.setScale("x", { min: state.view[0], max: state.view[1] });
+    else if (xs.length && xs[0] === xs[xs.length - 1]) {
+      // A single x value: centre it (uPlot would put it at the left edge of a day-long time axis).
+      const half = state.options.xAxis === "wall" ? 1000 : 1;
+      chart.setScale("x", { min: xs[0] - half, max: xs[0] + half });
+    }
+    showLegend(drawn);
+    el.dataset.xType = state.options.xAxis === "wall" ? "date" : "linear";
+    el.dataset.yType = state.options.logY ? "log" : "linear";
+    el.dataset.lines = String(drawn.length);
+    el.dataset.rawLines = String(drawn.filter((l) => l.raw).length);
+    el.dataset.axisColor = colors.muted;
+    showXRange(chart);
     describe();
     el.dataset.state = "drawn";
+  }
+
+  function showXRange(u) {
+    const { min, max } = u.scales.x;
+    if (Number.isFinite(min) && Number.isFinite(max)) el.dataset.xRange = `${min},${max}`;
+  }
+
+  /** Names and colours of the lines, when there is more than one; a click hides or shows one. */
+  function showLegend(drawn) {
+    const named = drawn.map((line, i) => ({ line, i })).filter(({ line }) => !line.raw);
+    legend.hidden = named.length < 2;
+    if (legend.hidden) { legend.replaceChildren(); return; }
+    legend.replaceChildren(...named.map(({ line, i }) => {
+      const shown = chart.series[i + 1].show !== false;
+      const item = h("button", { type: "button", class: "chart-legend-item", "data-testid": "chart-legend-item",
+        "aria-pressed": String(shown), title: "Show or hide this line", dataset: { points: String(line.x.length) },
+        onclick: () => {
+          const show = item.getAttribute("aria-pressed") !== "true";
+          item.setAttribute("aria-pressed", String(show));
+          chart.setSeries(i + 1, { show });
+          // The faint raw line of a smoothed line goes with it.
+          if (i > 0 && drawnLines[i - 1]?.raw) chart.setSeries(i, { show });
+        } },
+      h("span", { class: "chart-swatch", style: { background: line.color } }),
+      h("span", { class: "chart-legend-name" }, line.name));
+      return item;
+    }));
+  }
+
+  /** The values of every line at the hovered x, like plotly's unified hover. */
+  function showTooltip(u) {
+    const idx = u.cursor.idx;
+    if (idx === null || idx === undefined || u.cursor.left < 0) { tooltip.hidden = true; return; }
+    const rows = [];
+    drawnLines.forEach((line, i) => {
+      if (line.raw || u.series[i + 1].show === false) return;
+      const j = u.cursor.idxs[i + 1];
+      const v = j === null || j === undefined ? undefined : u.data[i + 1][j];
+      if (v === undefined) return;
+      rows.push(h("div", { class: "chart-tooltip-row" },
+        h("span", { class: "chart-swatch", style: { background: line.color } }),
+        h("span", { class: "chart-tooltip-name" }, line.name),
+        h("span", { class: "chart-tooltip-value mono" }, formatValue(v))));
+    });
+    if (!rows.length) { tooltip.hidden = true; return; }
+    tooltip.replaceChildren(h("div", { class: "chart-tooltip-x mono" }, formatX(state.options.xAxis, u.data[0][idx])), ...rows);
+    tooltip.hidden = false;
+    const over = u.over.getBoundingClientRect();
+    const box = plot.getBoundingClientRect();
+    const x = over.left - box.left + u.cursor.left;
+    const y = over.top - box.top + Math.max(0, u.cursor.top);
+    const w = tooltip.offsetWidth;
+    const left = x + 14 + w > box.width ? x - 14 - w : x + 14;
+    tooltip.style.left = `${Math.max(0, left)}px`;
+    tooltip.style.top = `${Math.min(Math.max(0, y - 10), Math.max(0, box.height - tooltip.offsetHeight))}px`;
   }
 
   function describe() {
@@ -261,11 +498,10 @@ export function createMetricChart({ runs, keys, availableKeys = null, options, c
     note.textContent = parts.join(" · ");
   }
 
-  // Translate a plotly x range back into the units of the series route.
+  // Translate an x range of the axis back into the units of the series route.
   function toApiRange(r0, r1) {
     const { xAxis } = state.options;
-    if (xAxis === "step") return [Number(r0), Number(r1)];
-    if (xAxis === "wall") return [parsePlotlyDate(r0), parsePlotlyDate(r1)];
+    if (xAxis === "step" || xAxis === "wall") return [Number(r0), Number(r1)];
     const starts = runs.map((r) => startOf(r.id, NaN)).filter(Number.isFinite);
     const lo = starts.length ? Math.min(...starts) : 0;
     const hi = starts.length ? Math.max(...starts) : 0;
@@ -274,23 +510,30 @@ export function createMetricChart({ runs, keys, availableKeys = null, options, c
 
   const refetchRange = debounce(() => load(), 150);
 
-  function onRelayout(ev) {
-    if (!ev) return;
-    if (ev["xaxis.autorange"] === true) {
-      if (state.range) { state.range = null; refetchRange(); }
-      return;
-    }
-    let r0 = ev["xaxis.range[0]"];
-    let r1 = ev["xaxis.range[1]"];
-    if (r0 === undefined && Array.isArray(ev["xaxis.range"])) [r0, r1] = ev["xaxis.range"];
-    if (r0 === undefined || r1 === undefined) return;
-    const [lo, hi] = toApiRange(r0, r1);
+  /** A drag across the plot: show that x range now, then fetch it at full detail. */
+  function onSelect(u) {
+    const { left, width } = u.select;
+    u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    if (width < 3) return;
+    const a = u.posToVal(left, "x");
+    const b = u.posToVal(left + width, "x");
+    const [lo, hi] = toApiRange(a, b);
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) return;
+    state.view = [Math.min(a, b), Math.max(a, b)];
     state.range = [Math.min(lo, hi), Math.max(lo, hi)];
+    u.setScale("x", { min: state.view[0], max: state.view[1] });
     refetchRange();
   }
 
-  const stopTheme = onThemeChange(() => { if (plotted) draw(); });
+  function resetZoom() {
+    if (!state.range && !state.view) return;
+    state.range = null;
+    state.view = null;
+    if (chart) chart.setData(chart.data); // rescale to what is loaded until the overview is back
+    refetchRange();
+  }
+
+  const stopTheme = onThemeChange(() => { if (chart) redraw(); });
   const observer = new IntersectionObserver((entries) => {
     if (entries.some((e) => e.isIntersecting) && !started) {
       started = true;
@@ -299,6 +542,14 @@ export function createMetricChart({ runs, keys, availableKeys = null, options, c
     }
   }, { rootMargin: "300px" });
   observer.observe(el);
+  let lastWidth = 0;
+  const resizer = new ResizeObserver(() => {
+    const width = plotWidth();
+    if (!chart || width === lastWidth) return;
+    lastWidth = width;
+    chart.setSize({ width, height: HEIGHT });
+  });
+  resizer.observe(plot);
 
   function setOptions(next) {
     const axisChanged = next.xAxis !== state.options.xAxis;
@@ -306,17 +557,19 @@ export function createMetricChart({ runs, keys, availableKeys = null, options, c
     if (!started) return;
     if (axisChanged) {
       state.range = null;
+      state.view = null;
       load();
     } else if (!loading) {
       // The pending load draws with the new options anyway; otherwise redraw what is loaded.
       el.dataset.state = "loading";
-      draw();
+      redraw();
     }
   }
 
   function setKeys(next) {
     state.keys = [...next];
     state.range = null;
+    state.view = null;
     label();
     if (started) load();
   }
@@ -332,8 +585,10 @@ export function createMetricChart({ runs, keys, availableKeys = null, options, c
     generation++;
     if (inflight) inflight.abort();
     observer.disconnect();
+    resizer.disconnect();
     stopTheme();
-    purge(plot);
+    if (chart) chart.destroy();
+    chart = null;
   }
   signal?.addEventListener("abort", destroy, { once: true });
 

@@ -11,7 +11,7 @@ export function seriesColor(i) {
   return palette[((i % palette.length) + palette.length) % palette.length];
 }
 
-/** Layout fragments (fonts, grid, backgrounds) for the current theme. */
+/** Plotly layout fragments (fonts, grid, backgrounds) for the current theme. */
 export function themeLayout() {
   const fg = cssVar("--fg") || "#1d2330";
   const muted = cssVar("--fg-muted") || "#5d6677";
@@ -26,6 +26,18 @@ export function themeLayout() {
     legend: { font: { color: fg } },
     xaxis: axis,
     yaxis: { ...axis },
+  };
+}
+
+/** Plain colours for charts drawn on a canvas (uPlot): text, muted text, grid lines, surfaces. */
+export function chartColors() {
+  const surface = cssVar("--surface") || "#ffffff";
+  return {
+    fg: cssVar("--fg") || "#1d2330",
+    muted: cssVar("--fg-muted") || "#5d6677",
+    grid: cssVar("--border") || "#dde1e7",
+    surface,
+    surface2: cssVar("--surface-2") || surface,
   };
 }
 
