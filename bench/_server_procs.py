@@ -24,6 +24,7 @@ import requests
 __all__ = [
     "PG_ADMIN_URI",
     "ServerProcess",
+    "analyze_database",
     "free_port",
     "postgres_database",
     "process_tree_rss",
@@ -190,6 +191,13 @@ class ServerProcess:
             os.killpg(proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
+
+
+def analyze_database(name: str) -> None:
+    """Refresh the planner statistics of every table of the PostgreSQL database ``name``."""
+    admin = PG_ADMIN_URI.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, dbname=name, autocommit=True) as conn:
+        conn.execute("ANALYZE")
 
 
 @contextlib.contextmanager

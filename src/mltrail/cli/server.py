@@ -43,9 +43,12 @@ def run_server(settings: ServerSettings) -> None:
     import uvicorn
 
     from mltrail.server.app import create_app, tracking_settings_for
+    from mltrail.server.process import settle_heap
 
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), **_uvicorn_options(settings))
+        app = create_app(settings)
+        settle_heap()
+        uvicorn.run(app, **_uvicorn_options(settings))
         return
     resolve_tracking_store(settings.backend_store_uri, tracking_settings_for(settings)).close()
     for name, value in settings.model_dump().items():

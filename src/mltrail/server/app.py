@@ -20,6 +20,7 @@ from mltrail.config import Settings
 from mltrail.server.deps import ServerContext
 from mltrail.server.errors import ServerHeadersMiddleware, install_error_handlers
 from mltrail.server.permissions import collect_permissions
+from mltrail.server.process import settle_heap
 from mltrail.server.routers import (
     artifacts,
     experiments,
@@ -129,4 +130,6 @@ def _mount(app: FastAPI, router: APIRouter) -> None:
 
 def create_app_from_env() -> FastAPI:
     """App factory for worker processes: options from ``MLTRAIL_SERVER_*`` variables."""
-    return create_app(ServerSettings())
+    app = create_app(ServerSettings())
+    settle_heap()
+    return app

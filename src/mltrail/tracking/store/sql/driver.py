@@ -10,6 +10,7 @@ and rows come back as the driver's plain tuples. Driver errors are re-raised as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -30,18 +31,26 @@ class _Compiled:
 
 # Keyed by the statement's identity: callers pass module-level statements that live forever.
 # The server version is part of the key since MySQL 8 and MariaDB render upserts differently.
-_cache: dict[tuple[str, object, int, tuple[str, ...]], _Compiled] = {}
+_cache: dict[tuple[str, object, int, tuple[str, ...], bool], _Compiled] = {}
+_PYFORMAT_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-def _compiled(conn: Connection, stmt: ClauseElement, columns: tuple[str, ...]) -> _Compiled:
-    key = (conn.dialect.name, conn.dialect.server_version_info, id(stmt), columns)
+def _compiled(
+    conn: Connection, stmt: ClauseElement, columns: tuple[str, ...], binary: bool = False
+) -> _Compiled:
+    key = (conn.dialect.name, conn.dialect.server_version_info, id(stmt), columns, binary)
     done = _cache.get(key)
     if done is None:
         compiled = cast(
             SQLCompiler, stmt.compile(dialect=conn.dialect, column_keys=list(columns) if columns else None)
         )
         names = tuple(compiled.positiontup or ()) if compiled.positional else None
-        done = _cache[key] = _Compiled(compiled.string, names)
+        sql = compiled.string
+        if binary and conn.dialect.driver == "psycopg":
+            # psycopg sends a "%(name)b" parameter in PostgreSQL's binary format: a list becomes
+            # a packed array instead of text with every element checked for quoting.
+            sql = _PYFORMAT_PLACEHOLDER.sub(r"%(\1)b", sql)
+        done = _cache[key] = _Compiled(sql, names)
     return done
 
 
@@ -82,9 +91,16 @@ def fetch_one(conn: Connection, stmt: ClauseElement, args: Mapping[str, Any]) ->
     return rows[0] if rows else None
 
 
-def execute_one(conn: Connection, stmt: ClauseElement, args: Mapping[str, Any]) -> None:
-    """Run a cached statement once with bound parameters ``args``."""
-    compiled = _compiled(conn, stmt, ())
+def execute_one(
+    conn: Connection, stmt: ClauseElement, args: Mapping[str, Any], *, binary: bool = False
+) -> None:
+    """Run a cached statement once with bound parameters ``args``.
+
+    ``binary`` sends the parameters in the server's binary format where the driver can (psycopg):
+    much cheaper for large arrays. Every parameter's type must then be clear to the server
+    (a CAST in the statement), as it is not converted from text.
+    """
+    compiled = _compiled(conn, stmt, (), binary)
     _run(conn, compiled.sql, _params(compiled, args), False, 0)
 
 

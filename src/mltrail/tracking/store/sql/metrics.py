@@ -130,9 +130,9 @@ def _insert_postgresql(
 ) -> None:
     if not rows:
         return
-    driver.execute_one(conn, _PG_INSERT_MANY, {"run_key": run_key, **_columns(rows)})
+    driver.execute_one(conn, _PG_INSERT_MANY, {"run_key": run_key, **_columns(rows)}, binary=True)
     # One row per key: ON CONFLICT DO UPDATE may not touch the same row twice in a statement.
-    driver.execute_one(conn, _PG_UPSERT_LATEST_MANY, {"run_id": run_id, **_columns(latest)})
+    driver.execute_one(conn, _PG_UPSERT_LATEST_MANY, {"run_id": run_id, **_columns(latest)}, binary=True)
 
 
 # PostgreSQL: a single point in one statement, and so one round trip instead of three (the
