@@ -342,6 +342,29 @@ def run_backend(
         return {server.tool: server.results() for server in servers}
 
 
+def client_ceiling(mode: str, root: Path) -> float:
+    """Requests per second of the 16-client workload against a server that does no work.
+
+    The clients are threads of this process; on a small machine they, not the server, can bound
+    the aggregate rate. This figure is the most any server could be credited with here.
+    """
+    root.mkdir(parents=True)
+    port = free_port()
+    command = [sys.executable, str(BENCH_DIR / "_null_http.py"), str(port)]
+    server = ServerProcess("null", command, port, _clean_env(), root, root / "server.log")
+    server.start()
+    try:
+        workload = ConcurrentLogMetric(server.url, CLIENTS, MLTRAIL_SIZES[mode].concurrent_calls_each)
+        workload.prepare()
+        for index in range(ROUNDS["concurrent"]):
+            workload.run_round(index, ROUNDS["concurrent"])
+        for api in workload.apis:
+            api.close()
+        return workload.operations / sum(workload.seconds)
+    finally:
+        server.stop()
+
+
 def _describe(m: Measure) -> str:
     text = f"{m.seconds:.3f} s, {m.operations:,} requests, {m.points:,} points ({m.rate:,.0f}/s)"
     return text + (f", {m.errors} errors" if m.errors else "")
@@ -455,10 +478,21 @@ def main(argv: list[str] | None = None) -> int:
             )
             tables.append(table)
             missed |= not met
+        ceiling = None
+        if not args.only or "concurrent" in args.only:
+            print("  client ceiling: 16 clients against a server that does no work ...", file=sys.stderr)
+            ceiling = client_ceiling(mode, Path(tmp) / "ceiling")
+            all_results["client_ceiling_rps"] = {"rate": ceiling}
     print()
     print("\n\n".join(tables))
     print()
     print(_scaling_note(mode))
+    if ceiling is not None:
+        print(
+            f"Client ceiling: the {CLIENTS}-client workload against a server that answers at once "
+            f"without work reaches {ceiling:,.0f} req/s on this machine (the bound on any server's "
+            "figure for that row)."
+        )
     print(f"Total time: {time.perf_counter() - started:,.0f} s")
     if args.quick:
         print("(--quick: small sizes; ratios are indicative only)")
