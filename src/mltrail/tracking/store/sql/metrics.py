@@ -131,9 +131,10 @@ def _insert_postgresql(
 ) -> None:
     if not rows:
         return
-    driver.execute_one(conn, _PG_INSERT_MANY, {"run_key": run_key, **_columns(rows)}, binary=True)
+    driver.execute_one(conn, _PG_INSERT_MANY, {"run_key": run_key, **_columns(rows)}, binary_params=True)
     # One row per key: ON CONFLICT DO UPDATE may not touch the same row twice in a statement.
-    driver.execute_one(conn, _PG_UPSERT_LATEST_MANY, {"run_id": run_id, **_columns(latest)}, binary=True)
+    latest_args = {"run_id": run_id, **_columns(latest)}
+    driver.execute_one(conn, _PG_UPSERT_LATEST_MANY, latest_args, binary_params=True)
 
 
 # PostgreSQL: a single point in one statement, and so one round trip instead of three (the
@@ -222,10 +223,10 @@ def history_points(
     """
     offset = _page(max_results, page_token)
     if max_results is None:
-        rows = driver.fetch_all(conn, _Q_POINTS, {"run_key": run_key, "key": key})
+        rows = driver.fetch_all(conn, _Q_POINTS, {"run_key": run_key, "key": key}, binary_rows=True)
     else:
         args = {"run_key": run_key, "key": key, "limit": max_results + 1, "offset": offset}
-        rows = driver.fetch_all(conn, _Q_POINTS_PAGE, args)
+        rows = driver.fetch_all(conn, _Q_POINTS_PAGE, args, binary_rows=True)
     points: list[MetricPoint] = rows
     if any(row[0] is None for row in rows):
         nan = math.nan
