@@ -98,12 +98,21 @@ function formatValue(v) {
   return typeof v === "number" && Number.isFinite(v) ? v.toPrecision(6) : "—";
 }
 
-/** An axis tick: short plain numbers, exponents for the very large and the very small. */
+const TICK_SUFFIXES = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+
+/**
+ * An axis tick: plain numbers up to 9999, then k / M / G / T (steps run into the millions:
+ * "250k" reads faster than "250000"), exponents for the very large and the very small.
+ */
 function formatTick(v) {
   if (v === null || v === undefined || !Number.isFinite(v)) return "";
   const n = Number(v.toPrecision(12));
   const abs = Math.abs(n);
-  if (abs !== 0 && (abs >= 1e6 || abs < 1e-3)) return n.toExponential().replace("e+", "e");
+  if (abs >= 1e4 && abs < 1e15) {
+    const [scale, suffix] = TICK_SUFFIXES.find(([s]) => abs >= s);
+    return `${Number((n / scale).toPrecision(6))}${suffix}`;
+  }
+  if (abs !== 0 && (abs >= 1e15 || abs < 1e-3)) return n.toExponential().replace("e+", "e");
   return String(n);
 }
 
