@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The browser tests (tests/ui) drive Debian's Chromium; install it when it is missing.
+# The browser tests (tests/ui) drive Debian's Chromium and Firefox ESR; install them when missing.
 browsers:
 	@command -v chromium >/dev/null || (apt-get install -y chromium || (apt-get update && apt-get install -y chromium))
+	@command -v firefox-esr >/dev/null || (apt-get install -y firefox-esr || (apt-get update && apt-get install -y firefox-esr))
 
 run: install
 	$(VENV)/bin/mltrail server
@@ -40,7 +41,7 @@ format: install
 test-fast: install
 	$(PY) -m pytest -q -m "not postgres and not mysql and not integration and not slow and not ui" -n $(PYTEST_WORKERS)
 
-# The web UI in headless Chromium.
+# The web UI in headless Chromium and Firefox.
 test-ui: install browsers
 	$(PY) -m pytest -q tests/ui -n $(PYTEST_WORKERS)
 
