@@ -27,14 +27,14 @@ check: install lint typecheck
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench examples
-	$(VENV)/bin/ruff format --check src tests bench examples
+	$(VENV)/bin/ruff format --check src tests bench examples README.md docs
 	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(VENV)/bin/mypy
 
 format: install
-	$(VENV)/bin/ruff format src tests bench examples
+	$(VENV)/bin/ruff format src tests bench examples README.md docs
 	$(VENV)/bin/ruff check --fix src tests bench examples
 
 # The fast inner loop: unit tests and the SQLite contract suite (the browser tests are left out).
