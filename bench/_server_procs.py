@@ -25,6 +25,7 @@ __all__ = [
     "PG_ADMIN_URI",
     "ServerProcess",
     "analyze_database",
+    "clean_env",
     "free_port",
     "postgres_database",
     "process_tree_rss",
@@ -191,6 +192,18 @@ class ServerProcess:
             os.killpg(proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without mltrail's and MLflow's settings, and with MLflow's telemetry off.
+
+    A benchmark's servers must not pick up the caller's tracking URI, store or tuning variables.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_"))}
+    env.pop("PYTHONPATH", None)
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    env["DO_NOT_TRACK"] = "true"
+    return env
 
 
 def analyze_database(name: str) -> None:

@@ -9,7 +9,6 @@ creation, OTLP export (``POST /v1/traces``) and ``POST /api/3.0/mlflow/traces/se
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -17,20 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from _server_procs import ServerProcess, free_port
+from _server_procs import ServerProcess, clean_env, free_port
 
 __all__ = ["SearchPass", "TraceApi", "start_server"]
 
 _TIMEOUT_S = 600.0
 _REPO_DIR = Path(__file__).resolve().parent.parent
-
-
-def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_"))}
-    env.pop("PYTHONPATH", None)
-    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    env["DO_NOT_TRACK"] = "true"
-    return env
 
 
 def start_server(
@@ -66,7 +57,7 @@ def start_server(
         if mlflow_python is None:
             raise ValueError("the MLflow server needs the MLflow venv")
         command = [str(mlflow_python.parent / "mlflow"), "server", *common]
-    server = ServerProcess(tool, command, port, _clean_env(), workdir, workdir / "server.log")
+    server = ServerProcess(tool, command, port, clean_env(), workdir, workdir / "server.log")
     stack.callback(server.stop)
     server.start()
     return server

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -46,7 +45,13 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from _mlflow_env import MLFLOW_VERSION, ensure_mlflow_env  # noqa: E402
 from _server_data import SearchRun, expected_matches, search_runs_data  # noqa: E402
-from _server_procs import ServerProcess, analyze_database, free_port, postgres_database  # noqa: E402
+from _server_procs import (  # noqa: E402
+    ServerProcess,
+    analyze_database,
+    clean_env,
+    free_port,
+    postgres_database,
+)
 from _server_workloads import (  # noqa: E402
     Api,
     ConcurrentLogMetric,
@@ -102,14 +107,6 @@ GOALS = (
     Goal("concurrent", f"runs/log-metric, {CLIENTS} clients", 50, True),
     Goal("memory", "server RSS after the workloads", 5, False),
 )
-
-
-def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_"))}
-    env.pop("PYTHONPATH", None)
-    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    env["DO_NOT_TRACK"] = "true"
-    return env
 
 
 def _mltrail_command() -> list[str]:
@@ -213,7 +210,7 @@ def _mlflow_seeder(python: Path, uri: str) -> Callable[[Api, str, int], None]:
             ],
             check=True,
             capture_output=True,
-            env=_clean_env(),
+            env=clean_env(),
         )
 
     return seed
@@ -294,7 +291,7 @@ def start_tool(
         seed = _mlflow_seeder(mlflow_python, server_uri)
     if backend == "postgresql":
         seed = _then_analyze(seed, database)
-    server = ServerProcess(tool, command, port, _clean_env(), workdir, workdir / "server.log")
+    server = ServerProcess(tool, command, port, clean_env(), workdir, workdir / "server.log")
     stack.callback(server.stop)
     print(f"  {backend:<10} {tool:<8} starting the server ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
@@ -351,7 +348,7 @@ def client_ceiling(mode: str, root: Path) -> float:
     root.mkdir(parents=True)
     port = free_port()
     command = [sys.executable, str(BENCH_DIR / "_null_http.py"), str(port)]
-    server = ServerProcess("null", command, port, _clean_env(), root, root / "server.log")
+    server = ServerProcess("null", command, port, clean_env(), root, root / "server.log")
     server.start()
     try:
         workload = ConcurrentLogMetric(server.url, CLIENTS, MLTRAIL_SIZES[mode].concurrent_calls_each)

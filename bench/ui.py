@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import shutil
 import signal
 import statistics
@@ -48,7 +47,7 @@ REPO_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from _mlflow_env import MLFLOW_VERSION, ensure_mlflow_env  # noqa: E402
-from _server_procs import ServerProcess, free_port  # noqa: E402
+from _server_procs import ServerProcess, clean_env, free_port  # noqa: E402
 from _ui_browser import (  # noqa: E402
     CHROMIUM,
     SCENARIOS,
@@ -81,14 +80,6 @@ _MLFLOW_INIT = (
 )
 
 
-def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_"))}
-    env.pop("PYTHONPATH", None)
-    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    env["DO_NOT_TRACK"] = "true"
-    return env
-
-
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -99,7 +90,7 @@ def _server(tool: str, command: list[str], db_path: Path, workdir: Path) -> Serv
     artifacts.mkdir(parents=True, exist_ok=True)
     args = ["--backend-store-uri", f"sqlite:///{db_path}", "--artifacts-destination", str(artifacts)]
     args += ["--host", "127.0.0.1", "--port", str(port)]
-    return ServerProcess(tool, [*command, *args], port, _clean_env(), workdir, workdir / "server.log")
+    return ServerProcess(tool, [*command, *args], port, clean_env(), workdir, workdir / "server.log")
 
 
 def _mltrail_command() -> list[str]:
@@ -136,7 +127,7 @@ def prepare_mlflow(stack: contextlib.ExitStack, root: Path, runs: int, points: i
         [str(python), "-c", _MLFLOW_INIT, f"sqlite:///{db_path}", ARTIFACT_ROOT],
         check=True,
         capture_output=True,
-        env=_clean_env(),
+        env=clean_env(),
     )
     _log(f"  mlflow   writing {runs:,} runs and {points:,} points with sqlite3 ...")
     started = time.perf_counter()
