@@ -214,6 +214,9 @@ def test_two_servers_on_one_postgres_database_agree(tmp_path: Path) -> None:
 
 def test_several_workers_share_one_sqlite_store(tmp_path: Path) -> None:
     with running_server(tmp_path, extra_args=["--workers", "2"]) as live:
+        # /health answers once the first worker is up; the second may still be importing the
+        # app on a busy machine. Wait for both, so the writes below meet two processes.
+        live.wait_for_log("Application startup complete.", count=2)
         experiment_id, _ = new_run(live.url)
         with ThreadPoolExecutor(8) as pool:
             run_ids = list(pool.map(lambda _: new_run(live.url, experiment_id)[1], range(16)))

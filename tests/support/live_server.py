@@ -87,6 +87,18 @@ class LiveServer:
         """What the server printed so far."""
         return self.log_path.read_text(errors="replace")
 
+    def wait_for_log(self, text: str, count: int = 1, timeout: float = 120.0) -> None:
+        """Wait until the log holds ``text`` at least ``count`` times.
+
+        Raises:
+            AssertionError: it did not within ``timeout`` seconds (the log is in the message).
+        """
+        deadline = time.monotonic() + timeout
+        while self.log().count(text) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not {count} times in the server log:\n{self.log()}")
+            time.sleep(0.1)
+
 
 def start_server(
     workdir: Path,
