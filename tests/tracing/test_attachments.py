@@ -87,6 +87,52 @@ def test_attachments_round_trip_through_the_artifact_store(memory_store: InMemor
     assert len(files) == 2  # each stored once, named by its uuid
 
 
+def test_bytes_recurring_in_a_trace_are_stored_once(memory_store: InMemoryTraceStore) -> None:
+    data_url = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    history: list[dict[str, object]] = [
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": data_url}}]}
+    ]
+
+    @mltrail.trace(span_type="CHAT_MODEL")
+    def call_model(messages: list[dict[str, object]]) -> str:
+        return "a cat"
+
+    @mltrail.trace(span_type="AGENT")
+    def agent(messages: list[dict[str, object]]) -> Attachment:
+        call_model(messages)
+        call_model(messages)
+        return Attachment("image/png", PNG[::-1])  # other bytes: a second file
+
+    agent(history)
+    trace = _trace(memory_store)
+    refs = {
+        span.attributes["mlflow.spanInputs"]["messages"][0]["content"][0]["image_url"]["url"]
+        for span in trace.spans
+    }
+    assert len(trace.spans) == 3 and len(refs) == 1  # three spans, one reference
+    (ref,) = refs
+    assert _read_attachment(trace, ref) == PNG
+    output_ref = next(s for s in trace.spans if s.name == "agent").attributes["mlflow.spanOutputs"]
+    assert _read_attachment(trace, output_ref) == PNG[::-1]
+    ids = [parse_reference(r) for r in (ref, output_ref)]
+    expected = sorted(parsed.attachment_id for parsed in ids if parsed is not None)
+    stored = sorted(p.name for p in Path(trace.info.tags["mlflow.artifactLocation"], "attachments").iterdir())
+    assert len(expected) == 2 and stored == expected
+
+
+def test_equal_bytes_in_different_traces_are_stored_per_trace(memory_store: InMemoryTraceStore) -> None:
+    for name in ("first", "second"):
+        with mltrail.start_span(name) as span:
+            span.set_inputs(Attachment("image/png", PNG))
+    assert mltrail.flush_traces(30)
+    infos = memory_store.search_traces(["0"]).items
+    assert len(infos) == 2
+    for info in infos:
+        trace = memory_store.get_trace(info.trace_id)
+        ref = trace.spans[0].attributes["mlflow.spanInputs"]
+        assert f"trace_id={info.trace_id}" in ref and _read_attachment(trace, ref) == PNG
+
+
 def test_attachments_round_trip_with_the_sql_store(sqlite_uri: str) -> None:
     with mltrail.start_span("upload") as span:
         span.set_inputs({"doc": Attachment("application/pdf", b"%PDF-1.4 hello")})

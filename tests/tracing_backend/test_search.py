@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from mltrail.errors import InvalidArgumentError
-from mltrail.tracing.entities import TraceInfo, TraceState, mlflow_trace_id
+from mltrail.tracing.entities import Assessment, SpanEvent, TraceInfo, TraceState, mlflow_trace_id
 from mltrail.tracing.search import parse_trace_filter, parse_trace_order_by
 from tests.tracing_backend._spans import BASE_NS, new_span_id, new_trace_id, span
 from tests.tracing_backend.conftest import BACKEND_PARAMS, Backend, open_backend
@@ -26,6 +26,7 @@ def _add(
     child_type: str = "TOOL",
     child_attrs: dict[str, object] | None = None,
     child_status: str = "OK",
+    child_events: tuple[SpanEvent, ...] = (),
     client_request_id: str | None = None,
 ) -> str:
     trace_id = new_trace_id()
@@ -49,6 +50,7 @@ def _add(
         end_ms=start_ms + 2,
         status=child_status,
         attributes={"mlflow.spanType": child_type, **(child_attrs or {})},
+        events=child_events,
     )
     backend.traces.log_spans(backend.experiment_id, [root, child])
     tid = mlflow_trace_id(trace_id)
@@ -104,9 +106,22 @@ def _corpus(backend: Backend) -> dict[str, str]:
             child_attrs={"model": "claude-3"},
         ),
         "gamma": _add(
-            backend, "gamma", start_ms=2000, duration=50, tags={"env": "prod"}, child_type="RETRIEVER"
+            backend,
+            "gamma",
+            start_ms=2000,
+            duration=50,
+            tags={"env": "prod"},
+            child_type="RETRIEVER",
+            # The pair model=gpt-4o in an event is not an attribute of the span.
+            child_events=(SpanEvent("retry", BASE_NS + 2_001_000_000, {"model": "gpt-4o"}),),
         ),
-        "delta": _add(backend, "delta", start_ms=3000, duration=500),
+        "delta": _add(
+            backend,
+            "delta",
+            start_ms=3000,
+            duration=500,
+            child_attrs={"flag": True, "max_tokens": 256, "stop": ["END"]},
+        ),
     }
 
 
@@ -160,6 +175,14 @@ def _names(backend: Backend, corpus: dict[str, str], filter_string: str) -> set[
         ("span.attributes.model LIKE '%claude%'", {"beta"}),
         ("span.attributes.n = 3", {"alpha"}),
         ("span.attributes.temperature = '0.5'", {"alpha"}),
+        ("span.attributes.temperature = 0.5", {"alpha"}),
+        ("span.attributes.model LIKE 'gpt%'", {"alpha"}),
+        ("span.attributes.model ILIKE 'GPT-4_'", {"alpha"}),
+        ("span.attributes.model RLIKE '^claude-[0-9]$'", {"beta"}),
+        ("span.attributes.flag = 'true'", {"delta"}),
+        ("span.attributes.max_tokens = 256", {"delta"}),
+        ("span.attributes.max_tokens LIKE '25_'", {"delta"}),
+        ("span.attributes.stop LIKE '%\"END\"%'", {"delta"}),
         ("span.content LIKE '%about gamma%'", {"gamma"}),
         ("span.content ILIKE '%ABOUT DELTA%'", {"delta"}),
         ("trace.text LIKE '%about beta%'", {"beta"}),
@@ -182,6 +205,33 @@ def test_request_id_and_run_id_filters(backend: Backend) -> None:
     run_id = backend.tracking.create_run(backend.experiment_id).info.run_id
     backend.traces.link_traces_to_run([beta], run_id)
     assert _names(backend, corpus, f"run_id = '{run_id}'") == {"beta"}
+
+
+def test_assessment_value_comparisons(backend: Backend) -> None:
+    corpus = _corpus(backend)
+    by_id = {v: k for k, v in corpus.items()}
+    values: dict[str, object] = {"alpha": 4, "beta": 2.5, "gamma": "4", "delta": True}
+    for name, value in values.items():
+        backend.traces.create_assessment(
+            Assessment("", corpus[name], "quality", "feedback", {"value": value})
+        )
+    backend.traces.create_assessment(Assessment("", corpus["alpha"], "score", "expectation", {"value": 0.75}))
+
+    def names(filter_string: str) -> set[str]:
+        page = backend.traces.search_traces([backend.experiment_id], filter_string, max_results=100)
+        return {by_id[i.trace_id] for i in page}
+
+    # Numeric operators compare numbers only: the string "4" and the boolean never match them.
+    assert names("feedback.quality > 3") == {"alpha"}
+    assert names("feedback.quality >= 2.5") == {"alpha", "beta"}
+    assert names("feedback.quality < 4") == {"beta"}
+    assert names("feedback.quality <= '4'") == {"alpha", "beta"}
+    assert names("expectation.score > 0.5") == {"alpha"}
+    assert names("expectation.score < 0.5") == set()
+    assert names("feedback.score > 0.5") == set()  # an expectation is not a feedback
+    # Equality compares the value's text, so the number 4 and the string "4" both match.
+    assert names("feedback.quality = 4") == {"alpha", "gamma"}
+    assert names("feedback.quality = 'true'") == {"delta"}
 
 
 def test_ordering_and_paging(shared: Backend, shared_corpus: dict[str, str]) -> None:
@@ -222,7 +272,9 @@ def test_state_of_returned_infos(shared: Backend, shared_corpus: dict[str, str])
         "tags.env IN ('a')",
         "span.bogus = 'x'",
         "name =",
-        "feedback.quality > 3",
+        "feedback.quality > 'high'",
+        "expectation.score <= 'nan'",
+        "feedback.quality IN ('a')",
     ],
 )
 def test_bad_filters_are_invalid(shared: Backend, bad: str) -> None:

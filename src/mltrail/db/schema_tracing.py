@@ -126,6 +126,7 @@ assessments = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("payload", _huge_text(), nullable=False),
     sa.Column("value_text", _text(), nullable=True),
+    sa.Column("value_number", sa.Double, nullable=True),
     sa.Column("source_type", sa.String(32), nullable=False),
     sa.Column("source_id", _str(_KEY), nullable=False),
     sa.Column("create_time", sa.BigInteger, nullable=False),

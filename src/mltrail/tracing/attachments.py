@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import mimetypes
 import re
 import uuid
@@ -133,9 +134,10 @@ class CapturedValue:
 
 
 class _Extractor:
-    def __init__(self, trace_id: str, max_bytes: int) -> None:
+    def __init__(self, trace_id: str, max_bytes: int, known: dict[tuple[str, bytes], str]) -> None:
         self.trace_id = trace_id
         self.max_bytes = max_bytes
+        self.known = known
         self.result = CapturedValue("")
 
     def take(self, content_type: str, data: bytes) -> str:
@@ -146,8 +148,14 @@ class _Extractor:
             )
             self.result.oversized.append(message)
             return f"[{message}]"
-        attachment_id = str(uuid.uuid4())
-        self.result.attachments.append(PendingAttachment(attachment_id, content_type, data))
+        # The same image or audio often recurs across a trace (an agent passes the whole chat
+        # history, image included, to every model call): equal bytes share one stored copy.
+        key = (content_type, hashlib.sha256(data).digest())
+        attachment_id = self.known.get(key)
+        if attachment_id is None:
+            attachment_id = str(uuid.uuid4())
+            self.known[key] = attachment_id
+            self.result.attachments.append(PendingAttachment(attachment_id, content_type, data))
         return reference_uri(attachment_id, content_type, self.trace_id, len(data))
 
     def default(self, obj: Any) -> Any:
@@ -205,6 +213,7 @@ def capture(
     max_chars: int = DEFAULT_MAX_CHARS,
     max_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
     extract: bool = True,
+    known: dict[tuple[str, bytes], str] | None = None,
 ) -> CapturedValue:
     """Encode a span input or output as JSON, taking attachments out of it.
 
@@ -217,14 +226,20 @@ def capture(
         max_chars: Cap on the JSON text.
         max_bytes: Cap on one attachment's bytes.
         extract: Also replace data URLs and audio parts (``Attachment`` objects always are).
+        known: The attachments already taken from this trace, by content type and SHA-256;
+            equal bytes get the id stored there instead of a second copy, and new ones are
+            added to it.
 
     Returns:
         The text and the attachments taken out.
     """
-    extractor = _Extractor(trace_id, max_bytes)
+    seen = known if known is not None else {}
+    extractor = _Extractor(trace_id, max_bytes, dict(seen))
     text = to_json(value, max_chars, default=extractor.default)
     if extract and ('"data:' in text or '"input_audio"' in text):
-        extractor = _Extractor(trace_id, max_bytes)
+        # A second pass starts again from what the trace had before this value.
+        extractor = _Extractor(trace_id, max_bytes, dict(seen))
         text = to_json(extractor.walk(value), max_chars, default=extractor.default)
+    seen.update(extractor.known)
     extractor.result.text = text
     return extractor.result

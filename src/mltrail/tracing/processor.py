@@ -57,6 +57,8 @@ class TraceRecord:
         request_preview: Overrides the preview computed from the root inputs.
         response_preview: Overrides the preview computed from the root outputs.
         attachments: Bytes to upload once the trace's artifact location is known.
+        attachment_ids: The id of each attachment taken, by content type and SHA-256 of its
+            bytes, so that equal bytes recurring in the trace are stored once.
         partial: True for spans that ended after their root (exported as spans only).
     """
 
@@ -71,6 +73,7 @@ class TraceRecord:
     request_preview: str | None = None
     response_preview: str | None = None
     attachments: list[PendingAttachment] = field(default_factory=list)
+    attachment_ids: dict[tuple[str, bytes], str] = field(default_factory=dict)
     partial: bool = False
 
 

@@ -75,6 +75,7 @@ class LiveSpan:
             max_chars=cfg.max_value_chars,
             max_bytes=cfg.max_attachment_bytes,
             extract=cfg.extract_attachments,
+            known=self._record.attachment_ids if self._record is not None else None,
         )
         self._span.set_attribute(key, captured.text)
         if captured.attachments and self._record is not None:

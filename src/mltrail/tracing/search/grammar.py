@@ -10,6 +10,7 @@ are backtick-quoted. Tokens come from the tracking search tokenizer.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -271,7 +272,7 @@ def _check(cur: _Cursor, entity: TraceEntity, key: str, op: str, value: object) 
             if op not in ("LIKE", "ILIKE"):
                 raise cur.error("span.content supports only LIKE and ILIKE")
         elif key.startswith("attributes.") and len(key) > len("attributes."):
-            if op not in ("=", "!=", "LIKE", "ILIKE"):
+            if op not in ("=", "!=", "LIKE", "ILIKE", "RLIKE"):
                 raise cur.error(f"operator '{op}' is not supported for span.{key}")
         else:
             raise cur.error(
@@ -280,6 +281,15 @@ def _check(cur: _Cursor, entity: TraceEntity, key: str, op: str, value: object) 
             )
         if isinstance(value, float) and not key.startswith("attributes."):
             value = _number_text(value)
+    elif op in _COMPARE[2:]:
+        # feedback/expectation: > >= < <= compare numeric values (booleans and strings never match)
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise cur.error(f"expected a number for {entity.value}.{key} {op}, got '{value}'") from None
+        if not isinstance(value, float) or not math.isfinite(value):
+            raise cur.error(f"expected a finite number for {entity.value}.{key} {op}, got '{value}'")
     else:
         if op not in _TAG_OPS:
             raise cur.error(f"operator '{op}' is not supported for {entity.value}.{key}")

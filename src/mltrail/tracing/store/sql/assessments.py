@@ -2,12 +2,13 @@
 
 Functions take an open connection so that the store decides the transaction. ``value_text`` is
 the searchable text of the value: strings as they are, booleans ``true``/``false``, other JSON
-values in compact JSON.
+values in compact JSON; ``value_number`` is the value when it is a JSON number (for ``>``, ``<``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -39,6 +40,14 @@ def _value_text(payload: Mapping[str, Any]) -> str | None:
     return orjson.dumps(value).decode()
 
 
+def _value_number(payload: Mapping[str, Any]) -> float | None:
+    value = payload.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
 def _dumps(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
@@ -55,6 +64,7 @@ def _row(a: Assessment) -> dict[str, Any]:
         "kind": a.kind,
         "payload": orjson.dumps(dict(a.payload)).decode(),
         "value_text": _value_text(a.payload),
+        "value_number": _value_number(a.payload),
         "source_type": a.source_type,
         "source_id": a.source_id,
         "create_time": a.create_time,

@@ -2,9 +2,10 @@
 
 Tags and metadata become ``EXISTS`` over their key/value tables (primary-key lookups per trace),
 except one tag equality that may drive the whole query (:func:`tag_driver`);
-span clauses become ``EXISTS`` over ``spans``. Span attribute clauses and full-text search match
-``LIKE`` patterns over the stored JSON ``content`` (``"key":value`` pairs), which is exact for
-equality on top-level attributes and a substring search otherwise.
+span clauses become ``EXISTS`` over ``spans``. Full-text search is a ``LIKE`` over the stored JSON
+``content``. A span attribute clause narrows the spans with a ``LIKE`` for the ``"key":value``
+pair in ``content``, then compares the attribute itself, read with the dialect's JSON function
+(:mod:`.jsonpath`), so the same pair in an event or the resource does not match.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from mltrail.errors import InvalidArgumentError
 from mltrail.tracing import _keys as k
 from mltrail.tracing.search import TraceClause, TraceEntity, TraceOrderKey
 from mltrail.tracing.store.sql.codec import json_fragment, value_digest
+from mltrail.tracing.store.sql.jsonpath import attribute_text, supports_name
 from mltrail.tracing.store.sql.paging import Cursor, after_clause
 
 __all__ = [
@@ -166,10 +168,38 @@ def _contains(op: str, value: str) -> sa.ColumnElement[bool]:
     return content.ilike(pattern) if op == "ILIKE" else content.like(pattern, escape=_ESCAPE)
 
 
+def _value_texts(value: Any) -> list[str]:
+    """The texts :func:`attribute_text` may give for an attribute equal to ``value``."""
+    texts = [value] if isinstance(value, str) else []
+    number: float | None = None
+    if isinstance(value, bool):
+        texts.append("true" if value else "false")
+    elif isinstance(value, int | float):
+        number = float(value)
+    else:
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if number is not None and number == number:  # NaN is never stored as a JSON number
+        if number.is_integer():
+            texts += [str(int(number)), repr(number)]
+        else:
+            texts.append(repr(number))
+    return list(dict.fromkeys(texts))
+
+
 def _span_attribute(name: str, op: str, value: Any) -> sa.ColumnElement[bool]:
     key = _escape_like(json_fragment(name))
     content = spans.c.content
-    if op in ("LIKE", "ILIKE"):
+    exact = supports_name(name)
+    if op in ("LIKE", "ILIKE", "RLIKE"):
+        if exact:
+            # The pattern applies to the value's text; the LIKE on the key only narrows the rows.
+            has_key = content.like(f"%{key}:%", escape=_ESCAPE)
+            return _span_exists(has_key, _string_op(attribute_text(content, name), op, value))
+        if op == "RLIKE":
+            raise InvalidArgumentError(f"RLIKE is not supported for the attribute name {name!r}")
         # The user's pattern stands in for the value text; quotes around strings are optional.
         pattern = f"%{key}:%{value}%"
         return _span_exists(content.ilike(pattern) if op == "ILIKE" else content.like(pattern))
@@ -184,12 +214,19 @@ def _span_attribute(name: str, op: str, value: Any) -> sa.ColumnElement[bool]:
             candidates.append(value)
     elif isinstance(value, float) and value.is_integer():
         candidates.append(json_fragment(int(value)))
-    matches = [
-        content.like(f"%{key}:{_escape_like(c)}{end}%", escape=_ESCAPE)
-        for c in candidates
-        for end in (",", "}")
+    conditions = [
+        sa.or_(
+            *(
+                content.like(f"%{key}:{_escape_like(c)}{end}%", escape=_ESCAPE)
+                for c in candidates
+                for end in (",", "}")
+            )
+        )
     ]
-    exists = _span_exists(sa.or_(*matches))
+    if exact:
+        # The LIKE also matches the pair inside an event, a link or the resource.
+        conditions.append(attribute_text(content, name).in_(_value_texts(value)))
+    exists = _span_exists(*conditions)
     return ~exists if op == "!=" else exists
 
 
@@ -270,7 +307,10 @@ def compile_clause(clause: TraceClause) -> sa.ColumnElement[bool]:
 
 
 def _assessment_clause(clause: TraceClause) -> sa.ColumnElement[bool]:
-    """Valid feedback/expectation named ``key``, compared on its value text (booleans as 'true')."""
+    """Valid feedback/expectation named ``key``, compared on its value text (booleans as 'true').
+
+    ``> >= < <=`` compare the numeric value instead; a string or boolean value never matches them.
+    """
     table = assessments
     named = sa.and_(
         table.c.trace_id == TI.c.trace_id,
@@ -282,6 +322,8 @@ def _assessment_clause(clause: TraceClause) -> sa.ColumnElement[bool]:
         return ~sa.exists().where(named)
     if clause.op == "IS NOT NULL":
         return sa.exists().where(named)
+    if clause.op in (">", ">=", "<", "<="):
+        return sa.exists().where(named, table.c.value_number.op(clause.op)(clause.value))
     return sa.exists().where(named, _string_op(table.c.value_text, clause.op, clause.value))
 
 
