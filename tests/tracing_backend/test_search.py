@@ -234,6 +234,18 @@ def test_assessment_value_comparisons(backend: Backend) -> None:
     assert names("feedback.quality = 'true'") == {"delta"}
 
 
+def test_issue_id_filter(backend: Backend) -> None:
+    corpus = _corpus(backend)
+    by_id = {v: k for k, v in corpus.items()}
+    for name in ("alpha", "gamma"):
+        backend.traces.create_assessment(Assessment("", corpus[name], "iss-7", "issue", {"issue": {}}))
+    backend.traces.create_assessment(Assessment("", corpus["beta"], "iss-8", "issue", {"issue": {}}))
+    backend.traces.create_assessment(Assessment("", corpus["delta"], "iss-7", "feedback", {"value": 1}))
+    page = backend.traces.search_traces([backend.experiment_id], "issue.id = 'iss-7'")
+    assert {by_id[i.trace_id] for i in page} == {"alpha", "gamma"}
+    assert backend.traces.search_traces([backend.experiment_id], "issue.id = 'iss-9'").items == []
+
+
 def test_ordering_and_paging(shared: Backend, shared_corpus: dict[str, str]) -> None:
     backend, corpus = shared, shared_corpus
     exp = [backend.experiment_id]
@@ -275,6 +287,8 @@ def test_state_of_returned_infos(shared: Backend, shared_corpus: dict[str, str])
         "feedback.quality > 'high'",
         "expectation.score <= 'nan'",
         "feedback.quality IN ('a')",
+        "issue.name = 'x'",
+        "issue.id != 'x'",
     ],
 )
 def test_bad_filters_are_invalid(shared: Backend, bad: str) -> None:

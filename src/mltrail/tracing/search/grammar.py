@@ -2,7 +2,7 @@
 
 A filter is clauses joined by ``AND`` (``OR`` is refused, as MLflow does). Each clause names an
 entity by prefix (``attributes.``/``trace.``, ``tags.``/``tag.``, ``metadata.``/
-``request_metadata.``, ``span.``, ``feedback.``, ``expectation.``; a bare key is a trace
+``request_metadata.``, ``span.``, ``feedback.``, ``expectation.``, ``issue.``; a bare key is a trace
 attribute), an operator, and a quoted string, a number or a parenthesised list. Keys with dots
 are backtick-quoted. Tokens come from the tracking search tokenizer.
 """
@@ -39,6 +39,7 @@ class TraceEntity(enum.StrEnum):
     SPAN = "span"
     FEEDBACK = "feedback"
     EXPECTATION = "expectation"
+    ISSUE = "issue"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ _PREFIXES = {
     "span": TraceEntity.SPAN,
     "feedback": TraceEntity.FEEDBACK,
     "expectation": TraceEntity.EXPECTATION,
+    "issue": TraceEntity.ISSUE,
 }
 _COMPARE = ("=", "!=", ">", ">=", "<", "<=")
 _STRING_OPS = ("=", "!=", "LIKE", "ILIKE", "RLIKE")
@@ -159,8 +161,6 @@ def _key(cur: _Cursor) -> tuple[TraceEntity, str]:
     head, dot, rest = word.partition(".")
     entity = _PREFIXES.get(head) if dot else None
     if entity is None:
-        if head == "issue" and dot:
-            raise cur.error("issue filters are not supported")
         return TraceEntity.ATTRIBUTE, word
     nxt = cur.peek()
     if (
@@ -281,6 +281,11 @@ def _check(cur: _Cursor, entity: TraceEntity, key: str, op: str, value: object) 
             )
         if isinstance(value, float) and not key.startswith("attributes."):
             value = _number_text(value)
+    elif entity is TraceEntity.ISSUE:
+        if key != "id":
+            raise cur.error(f"Invalid issue attribute '{key}'. Supported attributes: id")
+        if op != "=" or not isinstance(value, str):
+            raise cur.error("issue.id supports only = with a quoted issue id")
     elif op in _COMPARE[2:]:
         # feedback/expectation: > >= < <= compare numeric values (booleans and strings never match)
         if isinstance(value, str):

@@ -303,6 +303,13 @@ def compile_clause(clause: TraceClause) -> sa.ColumnElement[bool]:
         return _key_value(trace_request_metadata, clause.key, clause.op, clause.value)
     if clause.entity is TraceEntity.SPAN:
         return _span_clause(clause)
+    if clause.entity is TraceEntity.ISSUE:
+        # An issue reference is an assessment of kind "issue" named by the issue's id.
+        return sa.exists().where(
+            assessments.c.trace_id == TI.c.trace_id,
+            assessments.c.kind == "issue",
+            assessments.c.name == clause.value,
+        )
     return _assessment_clause(clause)
 
 
