@@ -22,6 +22,7 @@ import requests
 import sqlalchemy as sa
 
 from mltrail.config import Settings
+from mltrail.tracing.attachments import parse_reference
 from mltrail.tracing.entities import hex_trace_id
 from mltrail.tracing.store.rest import RestTraceStore
 from mltrail.tracking.store.rest import RestTrackingStore
@@ -456,3 +457,82 @@ def test_mlflow_assessments(compat_server: LiveServer, tmp_path: Path) -> None:
         "found": True,
         "after": ["correct"],
     }
+
+
+_MLFLOW_ATTACHMENT_SCRIPT = textwrap.dedent(
+    """
+    import base64, json, sys
+    import mlflow
+    from mlflow.tracing.attachments import Attachment
+
+    mlflow.set_experiment(sys.argv[1])
+    png = bytes.fromhex(sys.argv[2])
+
+    @mlflow.trace(span_type="CHAT_MODEL")
+    def describe(messages, report):
+        return "a tiny picture"
+
+    url = "data:image/png;base64," + base64.b64encode(png).decode()
+    describe(
+        [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}],
+        Attachment(content_type="application/pdf", content_bytes=b"%PDF-1.7 report"),
+    )
+    trace_id = mlflow.get_last_active_trace_id()
+    mlflow.flush_trace_async_logging()
+    print(json.dumps({"trace_id": trace_id}))
+    """
+)
+
+
+def test_mlflow_sdk_attachments_are_served_back(compat_server: LiveServer, tmp_path: Path) -> None:
+    """Images and files sent by MLflow's SDK are stored as artifacts and served by id."""
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
+    script = tmp_path / "mlflow_attachments.py"
+    script.write_text(_MLFLOW_ATTACHMENT_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_"))}
+    env.update(
+        MLFLOW_TRACKING_URI=compat_server.url,
+        MLFLOW_ENABLE_ASYNC_TRACE_LOGGING="false",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DO_NOT_TRACK="true",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), unique("mlflow-attach"), png.hex()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"mlflow client failed:\n{done.stdout}\n{done.stderr}"
+    trace_id = json.loads(done.stdout.strip().splitlines()[-1])["trace_id"]
+
+    store = RestTraceStore(compat_server.url, Settings(tracking_uri=compat_server.url, http_max_retries=0))
+    try:
+        (span,) = store.get_trace(trace_id).spans
+    finally:
+        store.close()
+    inputs = span.attributes["mlflow.spanInputs"]
+    image_ref = inputs["messages"][0]["content"][0]["image_url"]["url"]
+    pdf_ref = inputs["report"]
+    expected = {image_ref: (png, "image/png"), pdf_ref: (b"%PDF-1.7 report", "application/pdf")}
+    for ref, (content, content_type) in expected.items():
+        parsed = parse_reference(ref)
+        assert parsed is not None, ref
+        assert parsed.content_type == content_type and parsed.size == len(content)
+        got = requests.get(
+            f"{compat_server.url}/ajax-api/3.0/mlflow/get-trace-artifact",
+            params={"request_id": trace_id, "path": parsed.attachment_id},
+            timeout=30,
+        )
+        assert got.status_code == 200, got.text
+        assert got.content == content
+    # An id that is not a plain attachment id is refused, not resolved as a path.
+    bad = requests.get(
+        f"{compat_server.url}/ajax-api/3.0/mlflow/get-trace-artifact",
+        params={"request_id": trace_id, "path": "../../traces.json"},
+        timeout=30,
+    )
+    assert bad.status_code in (400, 404) and bad.json()["error_code"] in (
+        "INVALID_PARAMETER_VALUE",
+        "RESOURCE_DOES_NOT_EXIST",
+    )
