@@ -1,8 +1,10 @@
 """A small OpenAI-compatible HTTP server for tests: chat completions (with SSE streaming and the
 usage chunk), embeddings and the responses API, served by uvicorn on a free loopback port.
 
-Replies are deterministic: the assistant answers ``"echo: <last user text>"`` and token counts are
-word counts, so tests can assert exact values.
+Replies are deterministic: the assistant answers ``"echo: <last user text>"`` (as the JSON object
+``{"answer": "echo: ..."}`` when a JSON schema response format is asked for, as ``parse`` does)
+and token counts are word counts, so tests can assert exact values. Streams of the responses API
+send the full event sequence the openai client's ``responses.stream`` helper expects.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
+def _answer(prompt: str, response_format: Any) -> str:
+    text = f"echo: {prompt}"
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        return orjson.dumps({"answer": text}).decode()
+    return text
+
+
 def _sse(payload: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
@@ -50,7 +59,7 @@ def build_app() -> FastAPI:
     async def chat(request: Request) -> Any:
         body = await request.json()
         prompt = _last_user_text(body["messages"])
-        answer = f"echo: {prompt}"
+        answer = _answer(prompt, body.get("response_format"))
         usage = {
             "prompt_tokens": _words(prompt),
             "completion_tokens": _words(answer),
@@ -110,22 +119,21 @@ def build_app() -> FastAPI:
         body = await request.json()
         raw = body["input"]
         prompt = raw if isinstance(raw, str) else _last_user_text(raw)
-        answer = f"echo: {prompt}"
+        answer = _answer(prompt, (body.get("text") or {}).get("format"))
+        message = {
+            "type": "message",
+            "id": "msg_1",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": answer, "annotations": []}],
+        }
         response = {
             "id": "resp_1",
             "object": "response",
             "created_at": int(time.time()),
             "status": "completed",
             "model": MODEL,
-            "output": [
-                {
-                    "type": "message",
-                    "id": "msg_1",
-                    "status": "completed",
-                    "role": "assistant",
-                    "content": [{"type": "output_text", "text": answer, "annotations": []}],
-                }
-            ],
+            "output": [message],
             "parallel_tool_calls": True,
             "tool_choice": "auto",
             "tools": [],
@@ -141,28 +149,30 @@ def build_app() -> FastAPI:
             return response
 
         def events() -> Iterator[bytes]:
-            seq = 0
-            yield _sse(
+            seq = iter(range(1_000))
+            part = {"type": "output_text", "text": "", "annotations": []}
+            at = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+            sequence: list[dict[str, Any]] = [
+                {"type": "response.created", "response": {**response, "status": "in_progress", "output": []}},
                 {
-                    "type": "response.created",
-                    "sequence_number": seq,
-                    "response": {**response, "status": "in_progress", "output": []},
-                }
-            )
-            for piece in answer.split(" "):
-                seq += 1
-                yield _sse(
-                    {
-                        "type": "response.output_text.delta",
-                        "sequence_number": seq,
-                        "item_id": "msg_1",
-                        "output_index": 0,
-                        "content_index": 0,
-                        "delta": piece + " ",
-                        "logprobs": [],
-                    }
-                )
-            yield _sse({"type": "response.completed", "sequence_number": seq + 1, "response": response})
+                    "type": "response.output_item.added",
+                    "output_index": 0,
+                    "item": {**message, "status": "in_progress", "content": []},
+                },
+                {"type": "response.content_part.added", **at, "part": part},
+            ]
+            pieces = answer.split(" ")
+            for i, piece in enumerate(pieces):
+                delta = piece if i == 0 else " " + piece
+                sequence.append({"type": "response.output_text.delta", **at, "delta": delta, "logprobs": []})
+            sequence += [
+                {"type": "response.output_text.done", **at, "text": answer, "logprobs": []},
+                {"type": "response.content_part.done", **at, "part": {**part, "text": answer}},
+                {"type": "response.output_item.done", "output_index": 0, "item": message},
+                {"type": "response.completed", "response": response},
+            ]
+            for event in sequence:
+                yield _sse({**event, "sequence_number": next(seq)})
 
         return StreamingResponse(events(), media_type="text/event-stream")
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import openai
+import pydantic
 import pytest
 
 import mltrail
@@ -227,3 +228,87 @@ def test_stream_consumed_after_the_traced_function_returned_joins_its_trace(
         completions.attributes["mlflow.spanOutputs"]["choices"][0]["message"]["content"]
         == "echo: hello there world"
     )
+
+
+class Answer(pydantic.BaseModel):
+    """The structured output the parse tests ask for."""
+
+    answer: str
+
+
+@pytest.mark.filterwarnings("error")  # recording the parsed model must not warn
+def test_parse_with_structured_output(memory_store: InMemoryTraceStore, client: openai.OpenAI) -> None:
+    completion = client.chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES, response_format=Answer)
+    parsed = completion.choices[0].message.parsed
+    assert parsed == Answer(answer="echo: hello there world")
+    response = client.responses.parse(model="gpt-4o-mini", input="say hi", text_format=Answer)
+    assert response.output_parsed == Answer(answer="echo: say hi")
+    chat, responses = (_llm_span(t) for t in _traces(memory_store))
+    assert (chat.name, responses.name) == ("Completions", "Responses")
+    assert chat.attributes["mlflow.spanInputs"]["messages"] == MESSAGES
+    assert "Answer" in str(chat.attributes["mlflow.spanInputs"]["response_format"])
+    message = chat.attributes["mlflow.spanOutputs"]["choices"][0]["message"]
+    assert message["parsed"] == {"answer": "echo: hello there world"}
+    assert chat.attributes["mlflow.chat.tokenUsage"]["input_tokens"] == 3
+    content = responses.attributes["mlflow.spanOutputs"]["output"][0]["content"][0]
+    assert content["parsed"] == {"answer": "echo: say hi"}
+    assert responses.attributes["mlflow.chat.tokenUsage"]["input_tokens"] == 2
+
+
+def test_stream_helpers(memory_store: InMemoryTraceStore, client: openai.OpenAI) -> None:
+    with client.chat.completions.stream(
+        model="gpt-4o-mini", messages=MESSAGES, stream_options={"include_usage": True}
+    ) as chat_stream:
+        for _ in chat_stream:
+            pass
+        assert chat_stream.get_final_completion().choices[0].message.content == "echo: hello there world"
+    with client.responses.stream(model="gpt-4o-mini", input="say hi") as response_stream:
+        for _ in response_stream:
+            pass
+        assert response_stream.get_final_response().output_text == "echo: say hi"
+    chat, responses = (_llm_span(t) for t in _traces(memory_store))
+    chat_output = chat.attributes["mlflow.spanOutputs"]["choices"][0]["message"]["content"]
+    assert chat_output == "echo: hello there world"
+    assert chat.attributes["mlflow.chat.tokenUsage"]["total_tokens"] == 7
+    assert responses.attributes["mlflow.spanOutputs"]["output"][0]["content"][0]["text"] == "echo: say hi"
+    assert responses.attributes["mlflow.chat.tokenUsage"]["total_tokens"] == 5
+    assert chat.status_code == responses.status_code == "OK"
+
+
+@pytest.mark.filterwarnings("error")  # recording the parsed model must not warn
+def test_async_parse(memory_store: InMemoryTraceStore, async_client: openai.AsyncOpenAI) -> None:
+    async def run() -> tuple[Any, Any]:
+        chat = await async_client.chat.completions.parse(model="m", messages=MESSAGES, response_format=Answer)
+        response = await async_client.responses.parse(model="m", input="say hi", text_format=Answer)
+        return chat.choices[0].message.parsed, response.output_parsed
+
+    assert asyncio.run(run()) == (Answer(answer="echo: hello there world"), Answer(answer="echo: say hi"))
+    chat, responses = (_llm_span(t) for t in _traces(memory_store))
+    assert chat.attributes["mlflow.spanOutputs"]["choices"][0]["message"]["parsed"]["answer"].startswith(
+        "echo"
+    )
+    assert responses.attributes["mlflow.chat.tokenUsage"]["total_tokens"] == 5
+
+
+def test_raw_responses(memory_store: InMemoryTraceStore, client: openai.OpenAI) -> None:
+    raw = client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES)
+    assert raw.http_response.status_code == 200
+    assert raw.parse().choices[0].message.content == "echo: hello there world"
+    with client.chat.completions.with_streaming_response.create(model="m", messages=MESSAGES) as streaming:
+        assert streaming.parse().choices[0].message.content == "echo: hello there world"
+    raw_stream = client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES, stream=True)
+    text = "".join(c.choices[0].delta.content or "" for c in raw_stream.parse() if c.choices)
+    assert text == "echo: hello there world"
+
+    parsed, streaming_span, streamed = (_llm_span(t) for t in _traces(memory_store))
+    # The raw response's body was read by the call: its parsed form is the output.
+    assert (
+        parsed.attributes["mlflow.spanOutputs"]["choices"][0]["message"]["content"]
+        == "echo: hello there world"
+    )
+    assert parsed.attributes["mlflow.chat.tokenUsage"]["total_tokens"] == 7
+    # The caller reads these bodies later: the span has the request only, and the body is intact.
+    for span in (streaming_span, streamed):
+        assert span.attributes["mlflow.spanInputs"]["messages"] == MESSAGES
+        assert "mlflow.spanOutputs" not in span.attributes
+        assert span.status_code == "OK"

@@ -62,11 +62,24 @@ class Database:
     migrated: bool = False
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A connection inside a write transaction, committed on success, rolled back on error."""
+    def write(self, *, read_committed: bool = False) -> Iterator[Connection]:
+        """A connection inside a write transaction, committed on success, rolled back on error.
+
+        Args:
+            read_committed: Run the transaction at READ COMMITTED on MySQL/MariaDB too (their
+                default is REPEATABLE READ; PostgreSQL's default is READ COMMITTED already), so
+                that each statement sees what other transactions committed before it. Writers
+                that wait for a row lock and then read rows the lock holder wrote need this.
+        """
         if self.dialect == "sqlite":
             with self.write_lock, self.engine.connect() as conn:
                 conn.execution_options(mltrail_begin="IMMEDIATE")
+                with conn.begin():
+                    yield conn
+        elif read_committed and self.dialect == "mysql":
+            with self.engine.connect() as conn:
+                # Reset to the pool's default when the connection goes back to the pool.
+                conn.execution_options(isolation_level="READ COMMITTED")
                 with conn.begin():
                     yield conn
         else:

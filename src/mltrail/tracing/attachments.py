@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from mltrail.tracing import attributes as attr
 from mltrail.tracing.processor import PendingAttachment
-from mltrail.tracing.serialize import DEFAULT_MAX_CHARS, to_json
+from mltrail.tracing.serialize import DEFAULT_MAX_CHARS, model_data, to_json
 
 __all__ = [
     "DEFAULT_MAX_ATTACHMENT_BYTES",
@@ -177,7 +177,7 @@ class _Extractor:
         dump = getattr(value, "model_dump", None)
         if callable(dump) and not isinstance(value, type):
             try:
-                return self.walk(dump(mode="json"))
+                return self.walk(model_data(dump))
             except Exception:
                 return value
         return value

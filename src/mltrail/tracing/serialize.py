@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["DEFAULT_MAX_CHARS", "decode_attribute", "jsonable", "to_json"]
+__all__ = ["DEFAULT_MAX_CHARS", "decode_attribute", "jsonable", "model_data", "to_json"]
 
 DEFAULT_MAX_CHARS = 1_000_000
 """Default cap on the JSON text captured for one value (characters)."""
@@ -21,12 +21,25 @@ _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 _TRUNCATED = "...[truncated {n} chars]"
 
 
+def model_data(dump: Any) -> Any:
+    """The JSON data of a pydantic model, given its bound ``model_dump``.
+
+    Serializer warnings are off: generic models of client libraries (openai's
+    ``ParsedChatCompletion[T]``) hold values their declared field types do not describe, and
+    recording a value must not print warnings in the user's program.
+    """
+    try:
+        return dump(mode="json", warnings=False)
+    except TypeError:  # a model_dump without pydantic v2's keywords
+        return dump(mode="json")
+
+
 def _fallback(obj: Any) -> Any:
     """Turn one object orjson cannot encode into something it can."""
     dump = getattr(obj, "model_dump", None)
     if callable(dump) and not isinstance(obj, type):
         try:
-            return dump(mode="json")
+            return model_data(dump)
         except Exception:
             return str(obj)
     if isinstance(obj, set | frozenset):

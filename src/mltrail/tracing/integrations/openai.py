@@ -1,10 +1,14 @@
 """Auto-tracing of the official ``openai`` client.
 
-``enable()`` patches the ``create`` methods of chat completions, embeddings and responses (sync
-and async) so that each call becomes a span with the request as inputs, the response as outputs,
-the model, and the token usage. A streamed call returns a wrapper of the stream that records each
-chunk as a span event and ends the span, with the assembled output and the usage chunk, when the
-stream is exhausted or closed. ``disable()`` restores the original methods.
+``enable()`` patches the ``create`` methods of chat completions, embeddings and responses, and
+the ``parse`` methods of chat completions and responses (sync and async), so that each call
+becomes a span with the request as inputs, the response as outputs, the model, and the token
+usage. The ``stream`` helpers go through ``create`` and are traced with it. A streamed call
+returns a wrapper of the stream that records each chunk as a span event and ends the span, with
+the assembled output and the usage chunk, when the stream is exhausted or closed.
+``with_raw_response`` calls record the parsed body; ``with_streaming_response`` calls (whose body
+the caller reads later) and streamed raw calls record the request only. ``disable()`` restores
+the original methods.
 """
 
 from __future__ import annotations
@@ -36,17 +40,35 @@ class _Target:
     kind: str  # "chat", "embeddings" or "responses"
     span_type: str
     is_async: bool
+    method: str = "create"
 
 
-_TARGETS = (
-    _Target("openai.resources.chat.completions", "Completions", "chat", SpanType.CHAT_MODEL, False),
-    _Target("openai.resources.chat.completions", "AsyncCompletions", "chat", SpanType.CHAT_MODEL, True),
-    _Target("openai.resources.embeddings", "Embeddings", "embeddings", SpanType.EMBEDDING, False),
-    _Target("openai.resources.embeddings", "AsyncEmbeddings", "embeddings", SpanType.EMBEDDING, True),
-    _Target("openai.resources.responses", "Responses", "responses", SpanType.CHAT_MODEL, False),
-    _Target("openai.resources.responses", "AsyncResponses", "responses", SpanType.CHAT_MODEL, True),
+_CHAT = "openai.resources.chat.completions"
+_TARGETS = tuple(
+    _Target(module, cls, kind, span_type, cls.startswith("Async"), method)
+    for module, kind, span_type, methods, classes in (
+        (_CHAT, "chat", SpanType.CHAT_MODEL, ("create", "parse"), ("Completions", "AsyncCompletions")),
+        (
+            "openai.resources.embeddings",
+            "embeddings",
+            SpanType.EMBEDDING,
+            ("create",),
+            ("Embeddings", "AsyncEmbeddings"),
+        ),
+        (
+            "openai.resources.responses",
+            "responses",
+            SpanType.CHAT_MODEL,
+            ("create", "parse"),
+            ("Responses", "AsyncResponses"),
+        ),
+    )
+    for cls in classes
+    for method in methods
 )
 _ORIGINAL = "__mltrail_original__"
+# The header openai's with_raw_response ("true") and with_streaming_response ("stream") set.
+_RAW_HEADER = "X-Stainless-Raw-Response"
 _lock = threading.Lock()
 
 
@@ -272,9 +294,39 @@ class AsyncTracedStream:
         return getattr(self._stream, name)
 
 
+def _raw_mode(kwargs: dict[str, Any]) -> str | None:
+    headers = kwargs.get("extra_headers")
+    value = headers.get(_RAW_HEADER) if isinstance(headers, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _end_raw(live: LiveSpan, target: _Target, result: Any, mode: str, streamed: bool) -> None:
+    """End the span of a raw-response call: the parsed body when it is already read."""
+    if mode != "true" or streamed:
+        # The caller reads the body later (a stream, or with_streaming_response): recording it
+        # here would consume it.
+        finish(live)
+        return
+    try:
+        parsed = result.parse()
+    except Exception:
+        _logger.debug("mltrail: raw openai response not parsed", exc_info=True)
+        finish(live)
+        return
+    _end(live, target, parsed)
+
+
+def _end(live: LiveSpan, target: _Target, result: Any) -> None:
+    try:
+        _record_response(live, target.kind, result)
+    except Exception:
+        _logger.debug("mltrail: model and usage of the openai call not recorded", exc_info=True)
+    finish(live, outputs=result, has_outputs=True)
+
+
 def _sync_wrapper(target: _Target, original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
-    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
         opened = _start(target, kwargs)
         if opened is None:
             return original(self, *args, **kwargs)
@@ -286,22 +338,23 @@ def _sync_wrapper(target: _Target, original: Callable[..., Any]) -> Callable[...
             finish(live, exc)
             raise
         detach(token)
-        if kwargs.get("stream"):
+        streamed = bool(kwargs.get("stream"))
+        raw = _raw_mode(kwargs)
+        if raw is not None:
+            _end_raw(live, target, result, raw, streamed)
+        elif streamed:
             return TracedStream(result, _StreamRecorder(live, target.kind))
-        try:
-            _record_response(live, target.kind, result)
-        except Exception:
-            _logger.debug("mltrail: model and usage of the openai call not recorded", exc_info=True)
-        finish(live, outputs=result, has_outputs=True)
+        else:
+            _end(live, target, result)
         return result
 
-    setattr(create, _ORIGINAL, original)
-    return create
+    setattr(call, _ORIGINAL, original)
+    return call
 
 
 def _async_wrapper(target: _Target, original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
-    async def create(self: Any, *args: Any, **kwargs: Any) -> Any:
+    async def call(self: Any, *args: Any, **kwargs: Any) -> Any:
         opened = _start(target, kwargs)
         if opened is None:
             return await original(self, *args, **kwargs)
@@ -313,17 +366,18 @@ def _async_wrapper(target: _Target, original: Callable[..., Any]) -> Callable[..
             finish(live, exc)
             raise
         detach(token)
-        if kwargs.get("stream"):
+        streamed = bool(kwargs.get("stream"))
+        raw = _raw_mode(kwargs)
+        if raw is not None:
+            _end_raw(live, target, result, raw, streamed)
+        elif streamed:
             return AsyncTracedStream(result, _StreamRecorder(live, target.kind))
-        try:
-            _record_response(live, target.kind, result)
-        except Exception:
-            _logger.debug("mltrail: model and usage of the openai call not recorded", exc_info=True)
-        finish(live, outputs=result, has_outputs=True)
+        else:
+            _end(live, target, result)
         return result
 
-    setattr(create, _ORIGINAL, original)
-    return create
+    setattr(call, _ORIGINAL, original)
+    return call
 
 
 def _classes() -> list[tuple[_Target, type]]:
@@ -341,24 +395,24 @@ def _classes() -> list[tuple[_Target, type]]:
 
 def is_enabled() -> bool:
     """Whether the openai client's methods are patched now."""
-    return any(hasattr(cls.__dict__.get("create"), _ORIGINAL) for _, cls in _classes())
+    return any(hasattr(cls.__dict__.get(t.method), _ORIGINAL) for t, cls in _classes())
 
 
 def enable() -> None:
     """Patch the openai client (idempotent)."""
     with _lock:
         for target, cls in _classes():
-            current = cls.__dict__.get("create")
+            current = cls.__dict__.get(target.method)
             if current is None or hasattr(current, _ORIGINAL):
                 continue
             wrap = _async_wrapper if target.is_async else _sync_wrapper
-            setattr(cls, "create", wrap(target, current))  # noqa: B010
+            setattr(cls, target.method, wrap(target, current))
 
 
 def disable() -> None:
     """Restore the openai client's original methods."""
     with _lock:
-        for _, cls in _classes():
-            current = cls.__dict__.get("create")
+        for target, cls in _classes():
+            current = cls.__dict__.get(target.method)
             if current is not None and hasattr(current, _ORIGINAL):
-                setattr(cls, "create", getattr(current, _ORIGINAL))  # noqa: B010
+                setattr(cls, target.method, getattr(current, _ORIGINAL))

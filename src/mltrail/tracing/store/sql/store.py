@@ -68,6 +68,8 @@ _CHUNK = 500
 _LINK_LIMIT = 100
 _TRACE_ID = re.compile(r"^tr-[0-9a-f]{32}$")
 _migrate_lock = threading.Lock()
+# The state of a trace_info row that log_spans inserted only to lock it (never committed).
+_PROVISIONAL = "PROVISIONAL"
 _INFO_COLUMNS = (
     "trace_id",
     "experiment_id",
@@ -228,23 +230,55 @@ class SqlTraceStore(TraceStore):
         if rows:
             execute_rows(conn, insert_ignore(self._dialect, table), _KV_COLUMNS, rows)
 
-    def _existing(self, conn: Connection, trace_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    def _existing(
+        self, conn: Connection, trace_ids: Sequence[str], *, lock: bool = False
+    ) -> dict[str, tuple[Any, ...]]:
         found: dict[str, tuple[Any, ...]] = {}
         for chunk in chunks(trace_ids):
-            rows = conn.execute(
-                sa.select(
-                    trace_info.c.trace_id,
-                    trace_info.c.experiment_id,
-                    trace_info.c.request_time,
-                    trace_info.c.execution_duration,
-                    trace_info.c.state,
-                    trace_info.c.request_preview,
-                    trace_info.c.response_preview,
-                ).where(trace_info.c.trace_id.in_(chunk))
-            )
-            for row in rows:
+            query = sa.select(
+                trace_info.c.trace_id,
+                trace_info.c.experiment_id,
+                trace_info.c.request_time,
+                trace_info.c.execution_duration,
+                trace_info.c.state,
+                trace_info.c.request_preview,
+                trace_info.c.response_preview,
+            ).where(trace_info.c.trace_id.in_(chunk))
+            if lock:
+                query = query.order_by(trace_info.c.trace_id).with_for_update()
+            for row in conn.execute(query):
                 found[row[0]] = tuple(row)
         return found
+
+    def _lock_traces(
+        self, conn: Connection, experiment_key: int, grouped: Mapping[str, Sequence[SpanData]]
+    ) -> dict[str, tuple[Any, ...]]:
+        """Hold the ``trace_info`` rows of these traces until commit; their rows as they were.
+
+        Services of a distributed system export their parts of one trace at the same time.
+        Each batch reads the trace as stored, merges its spans in and writes the result, so two
+        batches of one trace must not interleave, or the later commit drops the earlier one's
+        contribution (its start time, its token usage). A trace without a row gets a provisional
+        one first, so that there is a row to lock: a concurrent insert of the same trace waits
+        for this transaction, and then finds the row. Provisional rows are overwritten before
+        commit, so no other transaction ever sees one. Rows are taken in trace-id order, so two
+        batches sharing several traces cannot deadlock. (SQLite serialises writers already.)
+        """
+        ids = sorted(grouped)
+        conn.execute(
+            insert_ignore(self._dialect, trace_info),
+            [
+                {
+                    "trace_id": t,
+                    "experiment_id": experiment_key,
+                    "request_time": min(s.start_time_unix_nano for s in grouped[t]) // 1_000_000,
+                    "state": _PROVISIONAL,
+                }
+                for t in ids
+            ],
+        )
+        rows = self._existing(conn, ids, lock=True)
+        return {t: row for t, row in rows.items() if row[4] != _PROVISIONAL}
 
     def _finalized(self, conn: Connection, trace_ids: Sequence[str]) -> set[str]:
         out: set[str] = set()
@@ -301,9 +335,12 @@ class SqlTraceStore(TraceStore):
         grouped = prepare_spans(spans_in)
         trace_ids = list(grouped)
         experiment_key = _experiment_key(experiment_id)
-        with self._db.write() as conn:
+        with self._db.write(read_committed=True) as conn:
             root = self._artifact_root(conn, experiment_id)
-            existing_rows = self._existing(conn, trace_ids)
+            if self._dialect == "sqlite":
+                existing_rows = self._existing(conn, trace_ids)
+            else:
+                existing_rows = self._lock_traces(conn, experiment_key, grouped)
             finalized = self._finalized(conn, list(existing_rows)) if existing_rows else set()
             info_rows: list[tuple[Any, ...]] = []
             span_rows: list[tuple[Any, ...]] = []
