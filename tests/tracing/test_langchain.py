@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -14,7 +16,9 @@ from langchain_core.messages import AIMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.tools import tool
+from opentelemetry import trace as otel_trace
 
 import mltrail
 import mltrail.langchain
@@ -120,6 +124,40 @@ def test_chain_inside_a_traced_function_nests_and_errors_are_recorded(
     assert tool_span.parent_span_id == root.span_id
     assert tool_span.status_code == "ERROR"
     assert tool_span.events[0].attributes["exception.message"] == "cannot handle this"
+
+
+def test_traced_functions_inside_a_tool_nest_under_it(
+    memory_store: InMemoryTraceStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    @mltrail.trace(span_type="RETRIEVER")
+    def lookup(city: str) -> str:
+        return f"sunny in {city}"
+
+    @tool
+    def weather(city: str) -> str:
+        """The weather in a city."""
+        return lookup(city)
+
+    async def ask_async() -> str:
+        return str(await weather.ainvoke({"city": "Oslo"}))
+
+    def as_args(city: str) -> dict[str, str]:
+        return {"city": city}
+
+    chain: Runnable[str, Any] = RunnableLambda(as_args) | weather
+    assert chain.invoke("Lima") == "sunny in Lima"
+    assert asyncio.run(ask_async()) == "sunny in Oslo"
+    assert chain.batch(["Rome", "Kyiv"]) == ["sunny in Rome", "sunny in Kyiv"]
+    # Nothing of the runs stays current once they are over.
+    assert not otel_trace.get_current_span().get_span_context().is_valid
+    traces = _traces(memory_store)
+    assert len(traces) == 4
+    for trace in traces:
+        (tool_span,) = _by_type(trace, "TOOL")
+        (inner,) = [s for s in trace.spans if s.name == "lookup"]
+        assert inner.parent_span_id == tool_span.span_id
+        assert inner.attributes["mlflow.spanOutputs"].startswith("sunny in ")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_async_and_streamed_chain(memory_store: InMemoryTraceStore) -> None:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar, overload
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as otel_trace
+from opentelemetry.context import Context
 
 from mltrail.tracing import attributes as attr
 from mltrail.tracing.attributes import SpanType
@@ -106,16 +107,23 @@ def _try_open(name: str, static: Mapping[str, Any]) -> tuple[LiveSpan, object] |
         return None
 
 
-def start_detached_span(name: str, static: Mapping[str, Any], parent: LiveSpan | None = None) -> LiveSpan:
+def start_detached_span(
+    name: str,
+    static: Mapping[str, Any],
+    parent: LiveSpan | None = None,
+    context: Context | None = None,
+) -> LiveSpan:
     """Start a span that is not made current (for callback-driven integrations).
 
     Args:
         name: Span name.
         static: OTel attribute values set at start (see :func:`span_attributes`).
-        parent: The parent span; None makes it a child of the current span, if any.
+        parent: The parent span; None makes it a child of the span current in ``context``.
+        context: The context to start in when there is no ``parent``; None for the current one.
     """
     rt = runtime()
-    context = otel_trace.set_span_in_context(parent.otel_span) if parent is not None else None
+    if parent is not None:
+        context = otel_trace.set_span_in_context(parent.otel_span)
     span = rt.tracer.start_span(name, context=context, attributes=static)
     return LiveSpan(span, rt.processor.record(span.get_span_context().trace_id))
 

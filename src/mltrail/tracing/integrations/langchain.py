@@ -9,15 +9,20 @@ the handler can also be passed explicitly (``config={"callbacks": [handler]}``).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks.base import BaseCallbackHandler
 from langchain_core.tracers.context import register_configure_hook
+from opentelemetry import context as context_api
+from opentelemetry import trace as otel_trace
+from opentelemetry.context import Context
 
 from mltrail.tracing import attributes as attr
 from mltrail.tracing.api import finish, span_attributes, start_detached_span
@@ -29,6 +34,20 @@ from mltrail.tracing.span import LiveSpan
 __all__ = ["MltrailCallbackHandler", "disable", "enable", "is_enabled"]
 
 _logger = logging.getLogger(__name__)
+
+
+def _detach_quietly(token: object) -> None:
+    """Restore the context from before a run started, if this is the context it started in.
+
+    LangChain may end a run in another thread or task than the one that started it (``batch``,
+    streams consumed elsewhere); that context is gone or was a copy, so there is nothing to undo,
+    and OpenTelemetry's ``detach`` would log the failed reset as an error.
+    """
+    if isinstance(token, contextvars.Token):
+        with contextlib.suppress(ValueError, RuntimeError):
+            token.var.reset(token)
+    else:
+        context_api.detach(token)  # type: ignore[arg-type]
 
 
 def _name(serialized: Mapping[str, Any] | None, kwargs: Mapping[str, Any], default: str) -> str:
@@ -80,6 +99,10 @@ class MltrailCallbackHandler(BaseCallbackHandler):
         super().__init__()
         self.enabled = True
         self._spans: dict[UUID, LiveSpan] = {}
+        self._tokens: dict[UUID, object] = {}
+        self._waiting: weakref.WeakKeyDictionary[Any, object] = weakref.WeakKeyDictionary()
+        # The context each run's root started in, by span (see _start).
+        self._base: weakref.WeakKeyDictionary[Any, Context] = weakref.WeakKeyDictionary()
         self._chunks: dict[UUID, int] = {}
         self._lock = threading.Lock()
 
@@ -98,23 +121,69 @@ class MltrailCallbackHandler(BaseCallbackHandler):
             return
         try:
             parent = self._spans.get(parent_run_id) if parent_run_id is not None else None
-            live = start_detached_span(name, span_attributes(span_type, extra), parent)
+            if parent is not None:
+                base = self._base.get(parent.otel_span)
+            else:
+                # A run without a LangChain parent starts from the current context, except
+                # when the current span is another run's that LangChain started beside it
+                # (the inputs of a batch): then it starts where that run started.
+                current = otel_trace.get_current_span()
+                base = self._base.get(current) if current.get_span_context().is_valid else None
+                if base is None:
+                    base = context_api.get_current()
+            live = start_detached_span(name, span_attributes(span_type, extra), parent, base)
+            if base is not None:
+                with self._lock:
+                    self._base[live.otel_span] = base
             live.set_inputs(inputs)
+            # The run's span becomes current, so that traced functions and other instrumented
+            # calls made inside a tool, a retriever or a chain step nest under it. LangChain
+            # runs each step in a copy of the context taken after this callback.
+            token = context_api.attach(otel_trace.set_span_in_context(live.otel_span))
             with self._lock:
                 self._spans[run_id] = live
+                self._tokens[run_id] = token
         except Exception:
             _logger.warning("mltrail: LangChain run %s not traced", name, exc_info=True)
 
     def _end(self, run_id: UUID, outputs: Any = None, error: BaseException | None = None) -> None:
         with self._lock:
             live = self._spans.pop(run_id, None)
+            token = self._tokens.pop(run_id, None)
             self._chunks.pop(run_id, None)
         if live is None:
             return
-        if error is not None:
-            finish(live, error)
-        else:
-            finish(live, outputs=outputs, has_outputs=True)
+        try:
+            if error is not None:
+                finish(live, error)
+            else:
+                finish(live, outputs=outputs, has_outputs=True)
+        finally:
+            if token is not None:
+                self._release(live, token)
+
+    def _release(self, live: LiveSpan, token: object) -> None:
+        """Stop the run's span being current, in the order the spans were made current.
+
+        Runs may end in another order than the reverse of their start: ``batch`` starts every
+        input's run, then ends them first to last. Undoing a later attach restores the context
+        from before it, which holds the earlier run's span, so a run that ends while it is not
+        the current span waits until the spans above it are undone. Waiting entries are held by
+        their span weakly: a context that is never unwound here (another thread's) lets go of them.
+        """
+        span = live.otel_span
+        if otel_trace.get_current_span() is not span:
+            with self._lock:
+                self._waiting[span] = token
+            return
+        _detach_quietly(token)
+        while True:
+            current = otel_trace.get_current_span()
+            with self._lock:
+                waiting = self._waiting.pop(current, None) if current.get_span_context().is_valid else None
+            if waiting is None:
+                return
+            _detach_quietly(waiting)
 
     # -- chains ------------------------------------------------------------------------------
 
