@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     user: str | None = Field(default=None, description="User recorded on new runs.")
     enable_system_metrics: bool = Field(default=False, description="Sample system metrics into runs.")
     system_metrics_interval: float = Field(default=10.0, gt=0, description="Seconds between samples.")
+    model_prices_file: str | None = Field(
+        default=None,
+        description="JSON or YAML file of LLM prices (USD per million input/output tokens) that "
+        "add to or override the built-in ones for trace costs.",
+    )
     s3_endpoint_url: str | None = Field(
         default_factory=lambda: _env_first("AWS_ENDPOINT_URL", "MLFLOW_S3_ENDPOINT_URL"),
         description="Endpoint URL of an S3-compatible store (None: AWS).",

@@ -13,7 +13,9 @@ import click
 
 from mltrail._plugins import resolve_tracking_store
 from mltrail.config import DEFAULT_ARTIFACT_ROOT, DEFAULT_TRACKING_URI
+from mltrail.errors import InvalidArgumentError
 from mltrail.server.settings import ServerSettings
+from mltrail.tracing.prices import price_table
 
 __all__ = ["server_command"]
 
@@ -100,6 +102,11 @@ def server_command(**options: Any) -> None:
         settings = ServerSettings(**given)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
+    try:
+        # A bad price file should stop the start, not fail each trace ingest later.
+        price_table()
+    except InvalidArgumentError as exc:
+        raise click.ClickException(f"MLTRAIL_MODEL_PRICES_FILE: {exc}") from exc
     run_server(settings)
 
 

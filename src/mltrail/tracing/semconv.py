@@ -5,7 +5,7 @@ Spans from OpenTelemetry GenAI instrumentations, OpenInference (Arize, Phoenix) 
 ``mlflow.spanType``, ``mlflow.chat.tokenUsage``, ``mlflow.llm.model``, ``mlflow.llm.provider``,
 ``mlflow.spanInputs`` / ``mlflow.spanOutputs`` and ``mlflow.llm.cost`` where they are missing;
 attributes already set by an MLflow-aware producer always win. Costs come from a small table of
-list prices in USD per million tokens.
+list prices in USD per million tokens, to which users add their own (:mod:`.prices`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mltrail.tracing import _keys as k
+from mltrail.tracing.prices import DEFAULT_PRICES, cost_for
+
+MODEL_PRICES = DEFAULT_PRICES
+"""The built-in prices (see :data:`mltrail.tracing.prices.DEFAULT_PRICES`)."""
 
 __all__ = [
     "MODEL_PRICES",
@@ -24,33 +28,6 @@ __all__ = [
     "token_usage_of",
     "translate_attributes",
 ]
-
-# USD per one million (input, output) tokens; matched by the longest model-name prefix.
-MODEL_PRICES: dict[str, tuple[float, float]] = {
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4-turbo": (10.00, 30.00),
-    "gpt-4": (30.00, 60.00),
-    "gpt-3.5-turbo": (0.50, 1.50),
-    "o1-mini": (1.10, 4.40),
-    "o1": (15.00, 60.00),
-    "o3-mini": (1.10, 4.40),
-    "claude-3-5-sonnet": (3.00, 15.00),
-    "claude-3-5-haiku": (0.80, 4.00),
-    "claude-3-opus": (15.00, 75.00),
-    "claude-3-haiku": (0.25, 1.25),
-    "claude-sonnet-4": (3.00, 15.00),
-    "claude-opus-4": (15.00, 75.00),
-    "gemini-1.5-pro": (1.25, 5.00),
-    "gemini-1.5-flash": (0.075, 0.30),
-    "gemini-2.0-flash": (0.10, 0.40),
-    "text-embedding-3-small": (0.02, 0.0),
-    "text-embedding-3-large": (0.13, 0.0),
-}
-_PRICE_KEYS = sorted(MODEL_PRICES, key=len, reverse=True)
 
 _GENAI_OPERATIONS = {
     "chat": "CHAT_MODEL",
@@ -175,22 +152,6 @@ def token_usage_of(attrs: Mapping[str, Any]) -> dict[str, int] | None:
         return None
     usage = {key: n for key, raw in value.items() if (n := _as_int(raw)) is not None}
     return usage or None
-
-
-def cost_for(model: str, usage: Mapping[str, int]) -> dict[str, float] | None:
-    """The USD cost of ``usage`` on ``model`` (``{input_cost, output_cost, total_cost}``), if priced."""
-    name = model.lower().rsplit("/", 1)[-1]
-    for prefix in _PRICE_KEYS:
-        if name.startswith(prefix):
-            in_price, out_price = MODEL_PRICES[prefix]
-            input_cost = usage.get("input_tokens", 0) * in_price / 1_000_000
-            output_cost = usage.get("output_tokens", 0) * out_price / 1_000_000
-            return {
-                "input_cost": round(input_cost, 10),
-                "output_cost": round(output_cost, 10),
-                "total_cost": round(input_cost + output_cost, 10),
-            }
-    return None
 
 
 def translate_attributes(attrs: Mapping[str, Any]) -> dict[str, Any]:
