@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -72,7 +73,8 @@ _MLFLOW_SCRIPT = textwrap.dedent(
 )
 
 
-def _run_mlflow(server: LiveServer, experiment: str, tmp_path: Path) -> dict[str, object]:
+def _run_script(server: LiveServer, tmp_path: Path, source: str, *args: str) -> dict[str, Any]:
+    """Run ``source`` with MLflow's client pointed at ``server``; the JSON its last line prints."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_"))}
     env.update(
         MLFLOW_TRACKING_URI=server.url,
@@ -82,14 +84,18 @@ def _run_mlflow(server: LiveServer, experiment: str, tmp_path: Path) -> dict[str
         MLFLOW_DISABLE_TELEMETRY="true",
         DO_NOT_TRACK="true",
     )
-    script = tmp_path / "mlflow_tracing_client.py"
-    script.write_text(_MLFLOW_SCRIPT)
+    script = tmp_path / "mlflow_client.py"
+    script.write_text(source)
     done = subprocess.run(
-        [sys.executable, str(script), experiment], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, str(script), *args], env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, f"mlflow client failed:\n{done.stdout}\n{done.stderr}"
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def _run_mlflow(server: LiveServer, experiment: str, tmp_path: Path) -> dict[str, Any]:
+    return _run_script(server, tmp_path, _MLFLOW_SCRIPT, experiment)
 
 
 def _span_rows(server: LiveServer, trace_id: str) -> int:
@@ -348,26 +354,7 @@ _MLFLOW_CLIENT_SCRIPT = textwrap.dedent(
 
 
 def test_mlflow_client_search_tags_and_delete(compat_server: LiveServer, tmp_path: Path) -> None:
-    script = tmp_path / "mlflow_client_script.py"
-    script.write_text(_MLFLOW_CLIENT_SCRIPT)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_"))}
-    env.update(
-        MLFLOW_TRACKING_URI=compat_server.url,
-        MLFLOW_ENABLE_ASYNC_TRACE_LOGGING="false",
-        MLFLOW_HTTP_REQUEST_MAX_RETRIES="1",
-        MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="0",
-        MLFLOW_DISABLE_TELEMETRY="true",
-        DO_NOT_TRACK="true",
-    )
-    done = subprocess.run(
-        [sys.executable, str(script), unique("mlflow-client")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, f"mlflow client failed:\n{done.stdout}\n{done.stderr}"
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _run_script(compat_server, tmp_path, _MLFLOW_CLIENT_SCRIPT, unique("mlflow-client"))
     assert result == {
         "found": [1, 1],
         "found_kinds": ["even", "even"],
@@ -426,26 +413,7 @@ _MLFLOW_ASSESSMENT_SCRIPT = textwrap.dedent(
 
 
 def test_mlflow_assessments(compat_server: LiveServer, tmp_path: Path) -> None:
-    script = tmp_path / "mlflow_assessment_script.py"
-    script.write_text(_MLFLOW_ASSESSMENT_SCRIPT)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_"))}
-    env.update(
-        MLFLOW_TRACKING_URI=compat_server.url,
-        MLFLOW_ENABLE_ASYNC_TRACE_LOGGING="false",
-        MLFLOW_HTTP_REQUEST_MAX_RETRIES="1",
-        MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="0",
-        MLFLOW_DISABLE_TELEMETRY="true",
-        DO_NOT_TRACK="true",
-    )
-    done = subprocess.run(
-        [sys.executable, str(script), unique("mlflow-assess")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, f"mlflow client failed:\n{done.stdout}\n{done.stderr}"
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _run_script(compat_server, tmp_path, _MLFLOW_ASSESSMENT_SCRIPT, unique("mlflow-assess"))
     assert result == {
         "id_prefix": "a-",
         "source": ["LLM_JUDGE", "gpt-judge"],
@@ -487,24 +455,10 @@ _MLFLOW_ATTACHMENT_SCRIPT = textwrap.dedent(
 def test_mlflow_sdk_attachments_are_served_back(compat_server: LiveServer, tmp_path: Path) -> None:
     """Images and files sent by MLflow's SDK are stored as artifacts and served by id."""
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
-    script = tmp_path / "mlflow_attachments.py"
-    script.write_text(_MLFLOW_ATTACHMENT_SCRIPT)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_"))}
-    env.update(
-        MLFLOW_TRACKING_URI=compat_server.url,
-        MLFLOW_ENABLE_ASYNC_TRACE_LOGGING="false",
-        MLFLOW_DISABLE_TELEMETRY="true",
-        DO_NOT_TRACK="true",
+    result = _run_script(
+        compat_server, tmp_path, _MLFLOW_ATTACHMENT_SCRIPT, unique("mlflow-attach"), png.hex()
     )
-    done = subprocess.run(
-        [sys.executable, str(script), unique("mlflow-attach"), png.hex()],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, f"mlflow client failed:\n{done.stdout}\n{done.stderr}"
-    trace_id = json.loads(done.stdout.strip().splitlines()[-1])["trace_id"]
+    trace_id = str(result["trace_id"])
 
     store = RestTraceStore(compat_server.url, Settings(tracking_uri=compat_server.url, http_max_retries=0))
     try:

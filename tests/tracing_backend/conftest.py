@@ -60,12 +60,13 @@ def _rest(tmp_path: Path) -> Iterator[Backend]:
             traces.close()
 
 
-BACKEND_PARAMS = [
+SQL_BACKEND_PARAMS = [
     "sqlite",
     pytest.param("postgresql", marks=pytest.mark.postgres),
     pytest.param("mysql", marks=pytest.mark.mysql),
-    "rest",
 ]
+"""The databases the SQL trace store runs on."""
+BACKEND_PARAMS = [*SQL_BACKEND_PARAMS, "rest"]
 
 
 @contextlib.contextmanager

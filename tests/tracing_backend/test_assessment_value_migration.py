@@ -16,18 +16,13 @@ import sqlalchemy as sa
 from mltrail.db import check, current_revision, downgrade, get_database, head_revision, upgrade
 from mltrail.tracing.store.sql import SqlTraceStore
 from tests.support.databases import empty_database
+from tests.tracing_backend.conftest import SQL_BACKEND_PARAMS
 
 _BEFORE = "0005_trace_tag_search"
 _VALUES: dict[str, object] = {"a": 4, "b": 0.25, "c": "4", "d": True, "e": {"x": 1}, "f": -3}
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.postgres),
-        pytest.param("mysql", marks=pytest.mark.mysql),
-    ]
-)
+@pytest.fixture(params=SQL_BACKEND_PARAMS)
 def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database at revision 0005 with one trace per value in ``_VALUES``, each with a feedback."""
     with empty_database(request.param, tmp_path) as uri:

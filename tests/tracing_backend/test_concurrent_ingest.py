@@ -13,18 +13,12 @@ import pytest
 
 from mltrail.tracing.entities import SpanData, mlflow_trace_id
 from tests.tracing_backend._spans import BASE_NS, new_span_id, new_trace_id, span
-from tests.tracing_backend.conftest import Backend, open_backend
+from tests.tracing_backend.conftest import SQL_BACKEND_PARAMS, Backend, open_backend
 
 _TRACES = 40
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.postgres),
-        pytest.param("mysql", marks=pytest.mark.mysql),
-    ]
-)
+@pytest.fixture(params=SQL_BACKEND_PARAMS)
 def sql_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """A SQL backend of each kind (the REST one writes through the same SQLite store)."""
     with open_backend(request.param, tmp_path) as b:

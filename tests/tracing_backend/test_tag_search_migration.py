@@ -24,17 +24,12 @@ from mltrail.db import (
 from mltrail.tracing.store.sql import SqlTraceStore
 from mltrail.tracing.store.sql.codec import value_digest
 from tests.support.databases import empty_database
+from tests.tracing_backend.conftest import SQL_BACKEND_PARAMS
 
 _BEFORE = "0004_tracing"
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.postgres),
-        pytest.param("mysql", marks=pytest.mark.mysql),
-    ]
-)
+@pytest.fixture(params=SQL_BACKEND_PARAMS)
 def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database at revision 0004 with one experiment, three traces and their tags."""
     with empty_database(request.param, tmp_path) as uri:
