@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+from click.testing import CliRunner
+
 import mltrail
 from mltrail import _plugins
+from mltrail.cli.main import main as cli
 from mltrail.config import Settings
 from mltrail.tracing import setup
 from mltrail.tracing.attachments import Attachment, capture, parse_reference
@@ -154,3 +157,28 @@ def test_oversized_attachment_becomes_a_placeholder_and_an_exception_event(
     (event,) = stored.events
     assert event.name == "exception" and "exceeds" in event.attributes["exception.message"]
     assert not Path(trace.info.tags["mlflow.artifactLocation"], "attachments").exists()
+
+
+def test_cli_delete_removes_a_local_traces_attachments(sqlite_uri: str) -> None:
+    with mltrail.start_span("upload") as span:
+        span.set_inputs({"doc": Attachment("application/pdf", b"%PDF-1.4 secret")})
+    assert mltrail.flush_traces(30)
+    trace = setup.trace_store().get_trace(span.trace_id)
+    folder = Path(trace.info.tags["mlflow.artifactLocation"]).parent
+    assert any(folder.rglob("*")), "the attachment is stored"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--tracking-uri",
+            sqlite_uri,
+            "traces",
+            "delete",
+            "-e",
+            trace.info.experiment_id,
+            "--trace-id",
+            span.trace_id,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Deleted 1 trace." in result.output
+    assert not folder.exists()

@@ -10,6 +10,7 @@ from mltrail import _plugins
 from mltrail.cli._context import CliState, error_hints
 from mltrail.cli._output import echo_json, echo_table, format_time
 from mltrail.errors import InvalidArgumentError, NotFoundError
+from mltrail.tracing.cleanup import remove_trace_artifacts
 from mltrail.tracing.entities import Trace, TraceInfo
 from mltrail.tracing.store.base import SEARCH_TRACES_MAX_RESULTS_LIMIT, TraceStore
 
@@ -173,10 +174,18 @@ def delete_traces(
     if max_traces is not None and max_timestamp_millis is None:
         raise click.UsageError("--max-traces goes with --max-timestamp-millis")
     with error_hints({NotFoundError: _TRACE_HINT}):
-        deleted = _store(state).delete_traces(
+        deleted = _store(state).remove_traces(
             experiment_id,
             max_timestamp_millis=max_timestamp_millis,
             max_traces=max_traces,
             trace_ids=list(trace_ids) or None,
         )
-    click.echo(f"Deleted {deleted} trace{'s' if deleted != 1 else ''}.")
+    # A server removes the artifacts itself; a local store names them for us to remove.
+    failures = remove_trace_artifacts(
+        deleted.artifact_locations,
+        lambda folder: (_plugins.resolve_artifact_repository(folder, settings=state.settings), ""),
+    )
+    count = deleted.count
+    click.echo(f"Deleted {count} trace{'s' if count != 1 else ''}.")
+    for failure in failures:
+        click.echo(f"Warning: {failure}", err=True)

@@ -21,12 +21,19 @@ from starlette.responses import Response, StreamingResponse
 
 from mltrail.artifacts.paths import canonical_relpath
 from mltrail.errors import InvalidArgumentError, MltrailError, NotFoundError
-from mltrail.server.artifact_files import direct_repository, open_file, sniff_media_type, stream_chunks
+from mltrail.server.artifact_files import (
+    direct_repository,
+    file_location,
+    open_file,
+    sniff_media_type,
+    stream_chunks,
+)
 from mltrail.server.deps import ContextDep, ServerContext, json_response, request_fields
 from mltrail.server.parsing import Field, Kind, Message, check_content_type
 from mltrail.server.permissions import Access, PermissionDeclaration, ResourceKind
 from mltrail.server.routers._messages import KEY_VALUE, enum_field, int32, int64, repeated_string, string
 from mltrail.server.routing import TRACKING_PREFIXES, rpc
+from mltrail.tracing.cleanup import remove_trace_artifacts
 from mltrail.tracing.entities import Trace, TraceInfo, TraceState
 from mltrail.tracing.store.analytics import Aggregation, AggregationType, ViewType
 from mltrail.tracing.wire import (
@@ -375,14 +382,15 @@ def search_traces_v2(
 def delete_traces(
     req: Annotated[Fields, Depends(request_fields(DELETE_TRACES))], context: ContextDep
 ) -> Response:
-    """DeleteTraces → ``{"traces_deleted": N}``."""
-    deleted = context.traces.delete_traces(
+    """DeleteTraces → ``{"traces_deleted": N}``; the deleted traces' artifact folders go too."""
+    deleted = context.traces.remove_traces(
         req["experiment_id"],
         max_timestamp_millis=req.get("max_timestamp_millis"),
         max_traces=req.get("max_traces"),
         trace_ids=req.get("request_ids") or None,
     )
-    return json_response({"traces_deleted": deleted})
+    remove_trace_artifacts(deleted.artifact_locations, lambda folder: file_location(context, folder, ""))
+    return json_response({"traces_deleted": deleted.count})
 
 
 @rpc(

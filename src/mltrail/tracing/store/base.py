@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mltrail.errors import NotImplementedFeatureError
@@ -20,12 +21,27 @@ __all__ = [
     "QUERY_TRACE_METRICS_MAX_RESULTS_DEFAULT",
     "SEARCH_TRACES_MAX_RESULTS_DEFAULT",
     "SEARCH_TRACES_MAX_RESULTS_LIMIT",
+    "DeletedTraces",
     "TraceStore",
 ]
 
 SEARCH_TRACES_MAX_RESULTS_DEFAULT = 100
 SEARCH_TRACES_MAX_RESULTS_LIMIT = 50000
 QUERY_TRACE_METRICS_MAX_RESULTS_DEFAULT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedTraces:
+    """What :meth:`TraceStore.remove_traces` deleted.
+
+    Attributes:
+        count: How many traces were deleted.
+        artifact_locations: ``(trace_id, mlflow.artifactLocation)`` of the deleted traces that
+            had one: where their attachments (and, for older clients, their spans) are kept.
+    """
+
+    count: int
+    artifact_locations: tuple[tuple[str, str], ...] = ()
 
 
 class TraceStore(ABC):
@@ -135,6 +151,27 @@ class TraceStore(ABC):
         ``max_timestamp_millis``, traces with ``request_time <= max_timestamp_millis`` are deleted,
         oldest first, at most ``max_traces`` of them when given.
         """
+
+    def remove_traces(
+        self,
+        experiment_id: str,
+        *,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: Sequence[str] | None = None,
+    ) -> DeletedTraces:
+        """:meth:`delete_traces`, also saying where the deleted traces kept their artifacts.
+
+        The caller removes those artifacts (it knows how to reach the artifact store). Stores
+        that cannot say, such as the REST store whose server removes them itself, give none.
+        """
+        count = self.delete_traces(
+            experiment_id,
+            max_timestamp_millis=max_timestamp_millis,
+            max_traces=max_traces,
+            trace_ids=trace_ids,
+        )
+        return DeletedTraces(count)
 
     @abstractmethod
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:

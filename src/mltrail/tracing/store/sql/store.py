@@ -36,6 +36,7 @@ from mltrail.tracing.store.analytics import (
 from mltrail.tracing.store.base import (
     QUERY_TRACE_METRICS_MAX_RESULTS_DEFAULT,
     SEARCH_TRACES_MAX_RESULTS_DEFAULT,
+    DeletedTraces,
     TraceStore,
 )
 from mltrail.tracing.store.sql import analytics
@@ -614,7 +615,6 @@ class SqlTraceStore(TraceStore):
         token = encode_page_token(end) if end < len(points) else None
         return Page(points[offset:end], token)
 
-    @translate_errors
     def delete_traces(
         self,
         experiment_id: str,
@@ -624,6 +624,23 @@ class SqlTraceStore(TraceStore):
         trace_ids: Sequence[str] | None = None,
     ) -> int:
         """Delete traces by ids or by age (see :meth:`TraceStore.delete_traces`)."""
+        return self.remove_traces(
+            experiment_id,
+            max_timestamp_millis=max_timestamp_millis,
+            max_traces=max_traces,
+            trace_ids=trace_ids,
+        ).count
+
+    @translate_errors
+    def remove_traces(
+        self,
+        experiment_id: str,
+        *,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: Sequence[str] | None = None,
+    ) -> DeletedTraces:
+        """Delete traces by ids or by age, and say where they kept their artifacts."""
         if trace_ids and max_timestamp_millis is not None:
             raise InvalidArgumentError(
                 "Only one of 'max_timestamp_millis' and 'request_ids' can be specified."
@@ -633,6 +650,7 @@ class SqlTraceStore(TraceStore):
         if max_traces is not None and max_traces <= 0:
             raise InvalidArgumentError("'max_traces' must be a positive integer.")
         experiment_key = _experiment_key(experiment_id)
+        locations: list[tuple[str, str]] = []
         with self._db.write() as conn:
             if trace_ids:
                 targets: list[str] = []
@@ -657,6 +675,14 @@ class SqlTraceStore(TraceStore):
                     query = query.limit(max_traces)
                 targets = list(conn.execute(query).scalars())
             for chunk in chunks(targets):
+                locations.extend(
+                    (str(trace_id), str(value))
+                    for trace_id, value in conn.execute(
+                        sa.select(trace_tags.c.trace_id, trace_tags.c.value).where(
+                            trace_tags.c.trace_id.in_(chunk), trace_tags.c.key == k.TAG_ARTIFACT_LOCATION
+                        )
+                    )
+                )
                 for table in (
                     assessments,
                     spans,
@@ -665,7 +691,7 @@ class SqlTraceStore(TraceStore):
                     trace_info,
                 ):
                     conn.execute(sa.delete(table).where(table.c.trace_id.in_(chunk)))
-            return len(targets)
+        return DeletedTraces(len(targets), tuple(locations))
 
     @translate_errors
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
