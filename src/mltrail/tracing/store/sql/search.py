@@ -11,6 +11,7 @@ pair in ``content``, then compares the attribute itself, read with the dialect's
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -168,25 +169,33 @@ def _contains(op: str, value: str) -> sa.ColumnElement[bool]:
     return content.ilike(pattern) if op == "ILIKE" else content.like(pattern, escape=_ESCAPE)
 
 
-def _value_texts(value: Any) -> list[str]:
-    """The texts :func:`attribute_text` may give for an attribute equal to ``value``."""
-    texts = [value] if isinstance(value, str) else []
+def _equal_values(value: Any) -> list[Any]:
+    """The stored values that count as equal to a filter's ``value``.
+
+    The value itself, the number a string spells or a number's integral form (``'3'``, ``3``
+    and ``3.0`` are one value), and the boolean ``'true'``/``'false'`` spell.
+    """
+    values = [value]
     number: float | None = None
-    if isinstance(value, bool):
-        texts.append("true" if value else "false")
-    elif isinstance(value, int | float):
-        number = float(value)
-    else:
+    if isinstance(value, str):
+        if value in ("true", "false"):
+            values.append(value == "true")
         try:
             number = float(value)
         except ValueError:
             number = None
-    if number is not None and number == number:  # NaN is never stored as a JSON number
-        if number.is_integer():
-            texts += [str(int(number)), repr(number)]
-        else:
-            texts.append(repr(number))
-    return list(dict.fromkeys(texts))
+    elif isinstance(value, float):
+        number = value
+    if number is not None and math.isfinite(number):
+        values += [int(number), number] if number.is_integer() else [number]
+    return values
+
+
+def _text_of(value: Any) -> str:
+    """What :func:`attribute_text` gives for a stored ``value``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else repr(value)
 
 
 def _span_attribute(name: str, op: str, value: Any) -> sa.ColumnElement[bool]:
@@ -203,17 +212,8 @@ def _span_attribute(name: str, op: str, value: Any) -> sa.ColumnElement[bool]:
         # The user's pattern stands in for the value text; quotes around strings are optional.
         pattern = f"%{key}:%{value}%"
         return _span_exists(content.ilike(pattern) if op == "ILIKE" else content.like(pattern))
-    candidates = [json_fragment(value)]
-    if isinstance(value, str):
-        try:
-            number = float(value)
-            candidates.append(json_fragment(int(number) if number.is_integer() else number))
-        except ValueError:
-            pass
-        if value in ("true", "false"):
-            candidates.append(value)
-    elif isinstance(value, float) and value.is_integer():
-        candidates.append(json_fragment(int(value)))
+    values = _equal_values(value)
+    candidates = dict.fromkeys(json_fragment(v) for v in values)
     conditions = [
         sa.or_(
             *(
@@ -225,7 +225,8 @@ def _span_attribute(name: str, op: str, value: Any) -> sa.ColumnElement[bool]:
     ]
     if exact:
         # The LIKE also matches the pair inside an event, a link or the resource.
-        conditions.append(attribute_text(content, name).in_(_value_texts(value)))
+        texts = dict.fromkeys(_text_of(v) for v in values)
+        conditions.append(attribute_text(content, name).in_(list(texts)))
     exists = _span_exists(*conditions)
     return ~exists if op == "!=" else exists
 
